@@ -1,0 +1,1 @@
+"""/imagine for Slack: images from Azure OpenAI, posted with the prompt the model used."""

@@ -1,0 +1,252 @@
+"""Workers: claim a due job, generate its images, deliver them once, record how it ended.
+
+Execution is at-least-once (a job whose worker died is claimed again once its lease runs out), so
+delivery is guarded: `record_delivery` is committed right after the upload and before `finish`, and a
+reclaimed job that was already delivered is finished without posting again. Retryable failures put
+the job back in the queue with a `not_before` and free the worker at once: nothing sleeps in a slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot import replies
+from bot.delivery import DeliveryFailed, SlackDelivery
+from bot.images import ContentRejected, ImageGenerationError, ImageGenerator, ImageResult
+from bot.jobs.queue import Job, JobQueue, Outcome, utc_now
+from bot.jobs.retry import RetryPolicy
+from bot.logs import job_context
+from bot.usage.models import Status
+from bot.usage.pricing import estimate_cost
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """Runs one claimed job to its next state. Never raises: every failure is recorded on the row."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        generator: ImageGenerator,
+        delivery: SlackDelivery,
+        *,
+        policy: RetryPolicy,
+        owner: str,
+    ) -> None:
+        self._queue = queue
+        self._generator = generator
+        self._delivery = delivery
+        self._policy = policy
+        self._owner = owner
+
+    def run(self, job: Job) -> None:
+        with job_context(job.id):
+            try:
+                self._run(job)
+            except Exception:
+                log.exception("job crashed; marking it failed")
+                self._finish(job, Outcome(Status.FAILED, "internal_error", "unexpected exception, see log"))
+                self._tell(job, replies.internal_error(job.id), final=True)
+
+    def _run(self, job: Job) -> None:
+        if job.delivered_at is not None:
+            log.info("already delivered before a restart; finishing without posting again")
+            self._finish(job, Outcome(Status.SUCCEEDED, revised_prompt=job.revised_prompt))
+            return
+        if job.attempts > self._policy.max_attempts:
+            # Claimed again and again by workers that died mid-job: stop before it takes more down.
+            log.error("attempt %d exceeds the limit of %d; failing", job.attempts, self._policy.max_attempts)
+            self._finish(job, Outcome(Status.FAILED, "too_many_attempts", "worker died repeatedly"))
+            self._tell(job, replies.internal_error(job.id), final=True)
+            return
+        log.info("generating (attempt %d, %s, %s)", job.attempts, job.model, job.request.options_summary())
+        if job.attempts == 1:
+            self._tell(job, replies.generating(job.request, job.id), final=False)
+        try:
+            result = self._generator.generate(job.request)
+        except ImageGenerationError as error:
+            self._on_generation_error(job, error)
+            return
+        log.info("generated %d image(s) in %d ms", len(result.images), result.latency_ms)
+        self._deliver(job, result)
+
+    def _deliver(self, job: Job, result: ImageResult) -> None:
+        try:
+            delivered = self._delivery.post_images(
+                channel_id=job.channel_id,
+                user_id=job.user_id,
+                images=result.images,
+                comment=replies.image_comment(job.user_id, job.request, job.model, result),
+                title=replies.image_title(job.request),
+                alt_text=replies.alt_text(job.request),
+                stem=f"imagine-{job.id}",
+            )
+        except DeliveryFailed as failure:
+            self._on_delivery_failure(job, failure)
+            return
+        if not self._queue.record_delivery(job.id, self._owner, delivered.channel_id, delivered.file_ids):
+            log.warning("lease lost before the delivery was recorded; another worker owns the job now")
+        usage = result.usage
+        self._finish(
+            job,
+            Outcome(
+                Status.SUCCEEDED,
+                revised_prompt=result.revised_prompt,
+                azure_latency_ms=result.latency_ms,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+                total_tokens=usage.total_tokens if usage else None,
+                estimated_cost_usd=estimate_cost(job.model, job.request.size, job.request.quality, len(result.images)),
+            ),
+        )
+        log.info("delivered %d file(s) to %s", len(delivered.file_ids), delivered.channel_id)
+        if delivered.redirected_because:
+            message = replies.not_postable(job.channel_id, delivered.redirected_because, job.id)
+        else:
+            message = replies.delivered(delivered.channel_id, job.id, fallback_dm=False)
+        self._tell(job, message, final=True)
+
+    def _on_generation_error(self, job: Job, error: ImageGenerationError) -> None:
+        retry_after = getattr(error, "retry_after", None)
+        delay = self._policy.delay(job.attempts, retry_after) if error.retryable else None
+        if delay is not None:
+            log.warning("%s; retrying in %.1f s (%s)", error.code, delay, error.detail)
+            if self._queue.reschedule(job.id, self._owner, delay, error.code, error.detail):
+                at = utc_now() + timedelta(seconds=delay)
+                self._tell(job, replies.retrying(error, at, job.id), final=False)
+            return
+        status = Status.REJECTED if isinstance(error, ContentRejected) else Status.FAILED
+        level = logging.INFO if status is Status.REJECTED else logging.ERROR
+        log.log(level, "%s after %d attempt(s): %s", error.code, job.attempts, error.detail)
+        self._finish(job, Outcome(status, error.code, error.detail, estimated_cost_usd=None))
+        self._tell(job, replies.failed(error, job.id, job.attempts), final=True)
+
+    def _on_delivery_failure(self, job: Job, failure: DeliveryFailed) -> None:
+        code = f"slack_{failure.reason}"
+        delay = self._policy.delay(job.attempts, None) if failure.retryable else None
+        if delay is not None:
+            log.warning("Slack refused the upload (%s); retrying in %.1f s", failure.reason, delay)
+            self._queue.reschedule(job.id, self._owner, delay, code, f"upload failed: {failure.reason}")
+            return
+        log.error("Slack refused the upload for good: %s", failure.reason)
+        self._finish(job, Outcome(Status.FAILED, code, f"upload failed: {failure.reason}"))
+        self._tell(job, replies.undeliverable(failure.reason, job.id), final=True)
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        if not self._queue.finish(job.id, self._owner, outcome):
+            log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
+
+    def _tell(self, job: Job, message: replies.Message, *, final: bool) -> None:
+        # Slack allows five posts per response_url; progress never takes the one the outcome needs.
+        if job.response_url and not self._queue.use_response_url(job.id, final=final):
+            if not final:
+                return
+            url = None
+        else:
+            url = job.response_url
+        self._delivery.tell(response_url=url, channel_id=job.channel_id, user_id=job.user_id, message=message)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class WorkerPool:
+    """`concurrency` threads draining the queue, and one heartbeat renewing their leases."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        make_runner: Callable[[str], JobRunner],
+        *,
+        concurrency: int,
+        lease_s: float,
+        poll_s: float,
+        owner: str | None = None,
+    ) -> None:
+        self.owner = owner or worker_identity()
+        self._queue = queue
+        self._runner = make_runner(self.owner)
+        self._concurrency = concurrency
+        self._lease = timedelta(seconds=lease_s)
+        self._poll_s = poll_s
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()  # the heartbeat outlives the workers' last jobs
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._last_heartbeat = time.monotonic()
+
+    def start(self) -> None:
+        for index in range(self._concurrency):
+            thread = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._heartbeat_thread = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
+        self._heartbeat_thread.start()
+        log.info("%d workers started as %s", self._concurrency, self.owner)
+
+    def wake(self) -> None:
+        """A job was just queued in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    def alive(self) -> bool:
+        heartbeat_fresh = time.monotonic() - self._last_heartbeat < 3 * self._lease.total_seconds()
+        threads = [*self._threads, self._heartbeat_thread] if self._threads else []
+        return bool(threads) and all(t.is_alive() for t in threads) and heartbeat_fresh
+
+    def in_flight(self) -> set[int]:
+        with self._lock:
+            return set(self._in_flight)
+
+    def stop(self, grace_s: float) -> None:
+        """Stop claiming, let running jobs finish within `grace_s`, then hand the rest back to the queue."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        unfinished = self.in_flight()
+        self._stopped.set()
+        if unfinished:
+            released = self._queue.release(self.owner, unfinished)
+            log.warning("released %d unfinished job(s) back to the queue: %s", released, sorted(unfinished))
+        log.info("workers stopped")
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = self._queue.claim(self.owner, self._lease)
+            except Exception:
+                log.exception("could not claim a job; the database may be down")
+                self._stopping.wait(self._poll_s * 4)
+                continue
+            if job is None:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+                continue
+            with self._lock:
+                self._in_flight.add(job.id)
+            try:
+                self._runner.run(job)
+            finally:
+                with self._lock:
+                    self._in_flight.discard(job.id)
+
+    def _heartbeat(self) -> None:
+        interval = self._lease.total_seconds() / 3
+        while not self._stopped.wait(interval):
+            try:
+                self._queue.renew(self.owner, self.in_flight(), self._lease)
+                self._last_heartbeat = time.monotonic()
+            except Exception:
+                log.exception("could not renew leases; jobs may be taken over by other workers")

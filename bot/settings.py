@@ -1,0 +1,140 @@
+"""Every setting the bot reads, typed and validated once at start-up.
+
+The names are a public contract (DESIGN.md, `.env.example`, `manifest.yml`, operators' deploy configs):
+never rename one. Values come from the environment, then a `.env` file in the working directory.
+Secrets are `SecretStr`, so they print as `**********` in reprs, logs and validation errors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.request import Family
+
+_CONFIG = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+
+class CoreSettings(BaseSettings):
+    """What every command needs: the database, logging and the HTTP listener."""
+
+    model_config = _CONFIG
+
+    database_url: str = Field(
+        "sqlite:///imagine.sqlite3",
+        description="a SQLAlchemy URL, e.g. sqlite:///imagine.sqlite3 or "
+        "postgresql+psycopg://user:password@host:5432/dbname",
+    )
+    host: str = Field("0.0.0.0", description="the address to listen on, e.g. 0.0.0.0")
+    port: int = Field(3000, ge=1, le=65535, description="a TCP port number, e.g. 3000")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
+    )
+    log_json: bool = Field(False, description="true for one JSON object per log line")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_sqlalchemy(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a SQLAlchemy URL") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("only sqlite and postgresql databases are supported")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(CoreSettings):
+    """Everything `serve`, `web` and `worker` need: Slack, Azure OpenAI and the job queue."""
+
+    slack_bot_token: SecretStr = Field(
+        description="the Bot User OAuth Token from OAuth & Permissions, starting with xoxb-"
+    )
+    slack_signing_secret: SecretStr = Field(description="the Signing Secret from Basic Information → App Credentials")
+    slack_app_token: SecretStr | None = Field(
+        None, description="an app-level token starting with xapp- (Basic Information → App-Level Tokens)"
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="the Slack Web API base URL, e.g. https://slack.com/api/"
+    )
+
+    azure_openai_endpoint: str = Field(description="the resource endpoint, e.g. https://my-resource.openai.azure.com")
+    azure_openai_api_key: SecretStr = Field(description="a key from the resource's Keys and Endpoint page")
+    azure_openai_deployment: str = Field(
+        min_length=1, description="the deployment name you chose in Azure AI Foundry, e.g. dalle3"
+    )
+    azure_openai_api_version: str | None = Field(
+        None, description="an api-version such as 2024-10-21; leave unset for the model's default"
+    )
+    image_model: str = Field("dall-e-3", description="dall-e-3, dall-e-2, or a gpt-image-* model such as gpt-image-1")
+
+    worker_concurrency: int = Field(4, ge=1, le=64, description="a number of parallel jobs, 1 to 64")
+    job_lease_seconds: float = Field(
+        30.0, ge=2, le=600, description="seconds before a silent worker's job is taken over, e.g. 30"
+    )
+    job_max_attempts: int = Field(5, ge=1, le=20, description="attempts per job, 1 to 20")
+    queue_poll_seconds: float = Field(0.5, gt=0, le=30, description="seconds between queue polls when idle, e.g. 0.5")
+    azure_timeout_seconds: float = Field(
+        180.0, ge=5, le=900, description="seconds to wait for one image call, e.g. 180"
+    )
+    azure_poll_seconds: float = Field(
+        1.0, gt=0, le=30, description="seconds between dall-e-2 status polls when Azure gives no hint"
+    )
+
+    @property
+    def family(self) -> Family:
+        return Family.of(self.image_model)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("does not start with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("does not start with xapp-")
+        return value
+
+    @field_validator("slack_api_url", "azure_openai_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # http:// is allowed on purpose: the tests and the playground point these at loopback emulators.
+        if not value.startswith(("https://", "http://")) or value[-3:] == "://":
+            raise ValueError("is not an http(s) URL")
+        return value
+
+    @field_validator("image_model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        Family.of(value)
+        return value
+
+
+def describe_errors(error: ValidationError, settings_class: type[CoreSettings]) -> list[str]:
+    """One plain line per bad setting, naming the variable and what it should look like.
+
+    Pydantic's own message would print the offending input, which may be a secret; this never does.
+    """
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        variable = field.upper()
+        info = settings_class.model_fields.get(field)
+        expected = info.description if info is not None and info.description else "a valid value"
+        problem = "is missing" if item["type"] == "missing" else "is invalid"
+        lines.append(f"{variable} {problem}: expected {expected}.")
+    return lines

@@ -1,0 +1,1 @@
+"""The `generations` table (queue, audit trail and usage log at once) and what reads it."""
