@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,6 +19,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("web", help="the Slack listener alone (scale-out; run workers separately)")
     commands.add_parser("worker", help="workers alone (scale-out; any number on one PostgreSQL database)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+    report = commands.add_parser("report", help="usage by user, channel, day or model: images, failures, cost")
+    report.add_argument("--since", default="30d", help="an age (30d, 12h, 2w) or a UTC date/time (default 30d)")
+    report.add_argument("--until", help="the same forms; a bare date includes that whole day (default now)")
+    report.add_argument("--by", choices=["user", "channel", "day", "model"], default="user")
+    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    demo = commands.add_parser("demo", help="try it in a browser: the real bot between Slack and Azure emulators")
+    demo.add_argument("--port", type=int, default=8080, help="the web page's port on 127.0.0.1 (default 8080)")
+    demo.add_argument("--model", choices=["dall-e-3", "gpt-image-1", "dall-e-2"], default="dall-e-3")
+    demo.add_argument("--open", action="store_true", help="open the page in the default browser")
     return parser
 
 
@@ -35,9 +44,65 @@ def _load(settings_class: type[_S]) -> _S:
         raise SystemExit(2) from None
 
 
+def _report(args: argparse.Namespace, database_url: str) -> None:
+    """Print the usage report to stdout; a bad window or an unreadable database is one line on stderr."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from bot.usage.report import FORMATS, Grouping, parse_since, parse_until, usage_report
+
+    def stop(message: str, code: int) -> NoReturn:
+        print(f"imagine-bot: report: {message}", file=sys.stderr)
+        raise SystemExit(code)
+
+    now = datetime.now(UTC)
+    try:
+        since = parse_since(args.since, now)
+    except ValueError as error:
+        stop(f"--since: {error}", 2)
+    try:
+        until = parse_until(args.until, now)
+    except ValueError as error:
+        stop(f"--until: {error}", 2)
+    if since >= until:
+        stop(f"--since {args.since} is not before --until {args.until or 'now'}", 2)
+    from bot.database import create_database_engine  # after the checks: it imports Alembic, which logs
+
+    engine = create_database_engine(database_url)
+    try:
+        if not inspect(engine).has_table("generations"):
+            stop("the database has no generations table yet; run imagine-bot migrate", 1)
+        report = usage_report(engine, since=since, until=until, by=Grouping(args.by))
+    except OperationalError as error:
+        stop(f"cannot read the database: {str(error.orig).strip().splitlines()[0]}", 1)
+    finally:
+        engine.dispose()
+    sys.stdout.write(FORMATS[args.format](report, Grouping(args.by)))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     from bot.logs import configure_logging
+
+    if args.command == "demo":
+        # Needs no settings at all: the playground makes its own throw-away tokens and database.
+        configure_logging("WARNING")
+        from bot.playground.runner import PlaygroundError, run_demo
+
+        try:
+            run_demo(port=args.port, model=args.model, open_browser=args.open, announce=print)
+        except PlaygroundError as error:
+            print(f"imagine-bot: demo: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
+        return
+
+    if args.command == "report":
+        core = _load(CoreSettings)
+        configure_logging(core.log_level, json_lines=core.log_json)
+        _report(args, core.database_url)
+        return
 
     if args.command == "migrate":
         core = _load(CoreSettings)
@@ -61,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings.log_level, json_lines=settings.log_json, secrets=secrets)
     from bot.app import StartupError, run
 
+    if args.command == "serve":
+        # The all-in-one mode is the zero-set-up one: bring the (SQLite) schema up to date first.
+        # `web`/`worker` deployments migrate once in the release phase instead (Procfile).
+        from bot.database import migrate
+
+        migrate(settings.database_url)
     try:
         run(settings, web=args.command in ("serve", "web"), workers=args.command in ("serve", "worker"))
     except StartupError as error:

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,14 @@ from bot import listeners, slack_compat
 from bot.database import create_database_engine
 from bot.delivery import SlackDelivery, slack_retry_handlers
 from bot.images.azure import AzureOpenAIImages
+from bot.intake import Intake
 from bot.jobs.queue import JobQueue
+from bot.jobs.ratelimit import SharedRateLimit
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.worker import JobRunner, WorkerPool
+from bot.listeners.buttons import DeleteButton, VariationButtons
 from bot.listeners.imagine import ImagineCommand
+from bot.listeners.shortcut import ImagineThisShortcut
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # Slack's largest payloads (modal submissions) are tens of kilobytes; refuse anything far beyond.
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
-SHUTDOWN_GRACE_S = 20.0
 
 
 class StartupError(Exception):
@@ -89,13 +93,14 @@ def build_slack_app(components: Components, *, on_enqueued: Callable[[], None]) 
     except BoltError as error:
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN at start-up: {_first_line(error)}") from None
     app.error(_log_unhandled_error)
-    imagine = ImagineCommand(
-        components.queue,
-        model=settings.image_model,
-        deployment=settings.azure_openai_deployment,
-        on_enqueued=on_enqueued,
+    intake = Intake(components.queue, settings.deployments, on_enqueued=on_enqueued)
+    listeners.register(
+        app,
+        imagine=ImagineCommand(intake),
+        variations=VariationButtons(intake),
+        delete=DeleteButton(intake, is_admin=settings.admins.__contains__),
+        shortcut=ImagineThisShortcut(intake),
     )
-    listeners.register(app, imagine=imagine)
     return app
 
 
@@ -111,24 +116,42 @@ def _first_line(error: Exception) -> str:
 
 def build_worker_pool(components: Components) -> WorkerPool:
     settings = components.settings
-    generator = AzureOpenAIImages(
-        endpoint=settings.azure_openai_endpoint,
-        api_key=settings.azure_openai_api_key,
-        deployment=settings.azure_openai_deployment,
-        model=settings.image_model,
-        api_version=settings.azure_openai_api_version,
-        http=components.http,
-        timeout_s=settings.azure_timeout_seconds,
-        poll_interval_s=settings.azure_poll_seconds,
-    )
+    generators = {
+        name: AzureOpenAIImages(
+            endpoint=settings.azure_openai_endpoint,
+            api_key=settings.azure_openai_api_key,
+            deployment=name,
+            model=model,
+            # An explicit api-version is for the default deployment; the others use their family's.
+            api_version=settings.azure_openai_api_version if name == settings.azure_openai_deployment else None,
+            http=components.http,
+            timeout_s=settings.azure_timeout_seconds,
+            poll_interval_s=settings.azure_poll_seconds,
+        )
+        for name, model in settings.deployments.items()
+    }
     delivery = SlackDelivery(components.slack)
     policy = RetryPolicy(max_attempts=settings.job_max_attempts)
+    rate_limit = None
+    if settings.azure_rpm_limit is not None:
+        rate_limit = SharedRateLimit(
+            components.engine, name=f"azure:{settings.azure_openai_deployment}", per_minute=settings.azure_rpm_limit
+        )
     return WorkerPool(
         components.queue,
-        lambda owner: JobRunner(components.queue, generator, delivery, policy=policy, owner=owner),
+        lambda owner: JobRunner(
+            components.queue,
+            generators,
+            delivery,
+            policy=policy,
+            owner=owner,
+            deadline=timedelta(minutes=settings.job_deadline_minutes),
+            prices=settings.image_prices,
+        ),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,
         poll_s=settings.queue_poll_seconds,
+        rate_limit=rate_limit,
     )
 
 
@@ -218,7 +241,7 @@ def run(settings: Settings, *, web: bool, workers: bool) -> None:
         if socket_mode is not None:
             socket_mode.close()  # type: ignore[no-untyped-call]
         if pool is not None:
-            pool.stop(SHUTDOWN_GRACE_S)
+            pool.stop(settings.shutdown_grace_seconds)
         components.close()
 
 

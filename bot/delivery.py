@@ -9,6 +9,8 @@ direct message instead and the requester is told why (reference: slack-platform.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -35,6 +37,7 @@ class Delivered:
     channel_id: str
     file_ids: tuple[str, ...]
     redirected_because: str | None  # the Slack error that sent the image to a DM, if any
+    message_ts: str | None = None  # the image message, once Slack has shared the file (for threads)
 
 
 class DeliveryFailed(Exception):
@@ -47,9 +50,18 @@ class DeliveryFailed(Exception):
 
 
 class SlackDelivery:
-    def __init__(self, client: WebClient, *, response_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        response_timeout_s: float = 10.0,
+        share_wait_s: float = 3.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._response_timeout_s = response_timeout_s
+        self._share_wait_s = share_wait_s
+        self._sleep = sleep
 
     def post_images(
         self,
@@ -61,9 +73,11 @@ class SlackDelivery:
         title: str,
         alt_text: str,
         stem: str,
+        thread_ts: str | None = None,
     ) -> Delivered:
         try:
-            return Delivered(channel_id, self._upload(channel_id, images, comment, title, alt_text, stem), None)
+            files = self._upload(channel_id, images, comment, title, alt_text, stem, thread_ts)
+            return Delivered(channel_id, files, None, self._shared_ts(files, channel_id))
         except SlackApiError as exc:
             reason = _error_code(exc)
             if reason not in _REDIRECT_TO_DM:
@@ -72,11 +86,45 @@ class SlackDelivery:
         try:
             dm = self._client.conversations_open(users=user_id)
             dm_id = str(dm["channel"]["id"])
-            return Delivered(dm_id, self._upload(dm_id, images, comment, title, alt_text, stem), reason)
+            files = self._upload(dm_id, images, comment, title, alt_text, stem, None)
+            return Delivered(dm_id, files, reason, self._shared_ts(files, dm_id))
         except SlackApiError as exc:
             raise _failure(exc) from exc
         except (SlackClientError, OSError) as exc:
             raise DeliveryFailed(type(exc).__name__, retryable=True) from exc
+
+    def post_controls(self, channel_id: str, message: replies.Message, thread_ts: str | None) -> str | None:
+        """Post the buttons under an image; returns the message's ts, or None if Slack refused it.
+
+        The image is already delivered by then, so a refusal here is logged and the job still succeeds.
+        """
+        try:
+            response = self._client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **message)
+        except (SlackClientError, OSError) as exc:
+            log.warning("could not post the buttons under the image: %s", _error_code(exc))
+            return None
+        return str(response.get("ts") or "") or None
+
+    def _shared_ts(self, file_ids: tuple[str, ...], channel_id: str) -> str | None:
+        """The ts of the message that shows the files, once Slack has shared them (it does so shortly after
+        the upload completes). Bounded: without it the buttons still follow, just not in a thread."""
+        if not file_ids:
+            return None
+        deadline = time.monotonic() + self._share_wait_s
+        while True:
+            try:
+                info = self._client.files_info(file=file_ids[0])
+            except (SlackClientError, OSError) as exc:
+                log.info("files.info unavailable (%s); posting without waiting for the share", _error_code(exc))
+                return None
+            shares = (info.get("file") or {}).get("shares") or {}
+            for visibility in ("public", "private"):
+                posts = (shares.get(visibility) or {}).get(channel_id) or []
+                if posts and posts[0].get("ts"):
+                    return str(posts[0]["ts"])
+            if time.monotonic() >= deadline:
+                return None
+            self._sleep(0.2)
 
     def _upload(
         self,
@@ -86,6 +134,7 @@ class SlackDelivery:
         title: str,
         alt_text: str,
         stem: str,
+        thread_ts: str | None,
     ) -> tuple[str, ...]:
         uploads = [
             {
@@ -97,7 +146,9 @@ class SlackDelivery:
             for index, image in enumerate(images, start=1)
         ]
         try:
-            response = self._client.files_upload_v2(channel=channel_id, file_uploads=uploads, initial_comment=comment)
+            response = self._client.files_upload_v2(
+                channel=channel_id, file_uploads=uploads, initial_comment=comment, thread_ts=thread_ts
+            )
         except SlackApiError:
             raise
         except (SlackClientError, OSError) as exc:
@@ -134,7 +185,7 @@ class SlackDelivery:
             return False
 
 
-def _error_code(exc: SlackClientError) -> str:
+def _error_code(exc: SlackClientError | OSError) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error") or f"http_{exc.response.status_code}")
     return type(exc).__name__

@@ -8,11 +8,15 @@ Raw exception text never appears here: errors arrive as typed values and are des
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.images import ContentRejected, ImageGenerationError, ImageResult, Misconfigured, RateLimited
-from bot.request import Family, ImageRequest, RequestError, usage_help
+from bot.request import ImageRequest, RequestError, help_examples, usage_help
+
+if TYPE_CHECKING:
+    from bot.intake import Deployment
 
 Message = dict[str, Any]
 
@@ -46,11 +50,20 @@ def _options(request: ImageRequest, model: str) -> str:
 # --- the ack ------------------------------------------------------------------------------------
 
 
-def queued(request: ImageRequest, model: str, job_id: int) -> str:
+def queued(request: ImageRequest, model: str, job_ids: Sequence[int], position: int = 1) -> str:
+    line = f" {_ordinal(position)} in line;" if position > 1 else ""
+    jobs = f"job {job_ids[0]}" if len(job_ids) == 1 else f"jobs {job_ids[0]}–{job_ids[-1]}"
+    note = f"\n_{escape(request.size_note)}_" if request.size_note else ""
+    several = " They will be posted together" if len(job_ids) > 1 or request.n > 1 else " It will be posted"
     return (
-        f":art: Imagining *{_echo(request.prompt)}*\n{_options(request, model)}\n"
-        f"It will be posted in this channel when it is ready (job {job_id})."
+        f":art: Imagining *{_echo(request.prompt)}*\n{_options(request, model)}{note}\n"
+        f"Queued as {jobs},{line}{several} in this channel when ready."
     )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def already_queued(job_id: int) -> str:
@@ -61,8 +74,34 @@ def request_error(error: RequestError) -> str:
     return f":warning: {escape(error.message)}\nType `/imagine help` to see every option."
 
 
-def help_text(family: Family, model: str) -> str:
-    return f"*/imagine* makes an image with {escape(model)} and posts it here.\n```{escape(usage_help(family))}```"
+def help_message(deployments: Mapping[str, Deployment], default: str) -> dict[str, Any]:
+    """Block Kit help: what the command does, examples for each model, then every option."""
+    families = {name: d.family for name, d in deployments.items()}
+    models = ", ".join(f"`{escape(name)}` ({escape(d.model)})" for name, d in deployments.items())
+    blocks: list[dict[str, Any]] = [
+        _section(
+            f"*/imagine* describes an image in words; I make it with Azure OpenAI and post it in the channel, "
+            f"credited to you, with the prompt the model actually used.\nModels: {models}; "
+            f"`{escape(default)}` unless you add `--model NAME`."
+        ),
+    ]
+    for name, deployment in deployments.items():
+        examples = "\n".join(f"`/imagine {escape(example)}`" for example in help_examples(deployment.family))
+        blocks.append(
+            _section(
+                f"*{escape(deployment.model)}*"
+                + (f" (`--model {escape(name)}`)" if len(deployments) > 1 else "")
+                + f"\n{examples}"
+            )
+        )
+    blocks.append({"type": "divider"})
+    reference = usage_help(families if len(families) > 1 else deployments[default].family)
+    blocks.append(_section(f"```{escape(reference)}```"))
+    return {"response_type": "ephemeral", "text": "How to use /imagine", "blocks": blocks}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def not_accepted() -> str:
@@ -103,9 +142,10 @@ def generating(request: ImageRequest, job_id: int) -> Message:
     return _ephemeral(f":art: Generating *{_echo(request.prompt)}* now… (job {job_id})")
 
 
-def delivered(channel_id: str, job_id: int, *, fallback_dm: bool) -> Message:
+def delivered(channel_id: str, job_id: int, *, fallback_dm: bool, group_note: str | None = None) -> Message:
     where = "in a direct message to you" if fallback_dm else f"in <#{channel_id}>"
-    return _ephemeral(f":white_check_mark: Your image is posted {where} (job {job_id}).")
+    what = f"Your image ({group_note})" if group_note else "Your image"
+    return _ephemeral(f":white_check_mark: {what} is posted {where} (job {job_id}).")
 
 
 def retrying(error: ImageGenerationError, at: datetime, job_id: int) -> Message:
@@ -143,6 +183,14 @@ def failed(error: ImageGenerationError, job_id: int, attempts: int) -> Message:
     return _ephemeral(f"{text} (job {job_id})")
 
 
+def too_late(job_id: int, deadline: timedelta) -> Message:
+    minutes = round(deadline.total_seconds() / 60)
+    return _ephemeral(
+        f":hourglass: I could not make your image within {minutes} minutes (Azure or Slack stayed "
+        f"unavailable), so I gave up rather than post it late. Please try again. (job {job_id})"
+    )
+
+
 def internal_error(job_id: int) -> Message:
     return _ephemeral(
         f":warning: Something went wrong on our side while making your image (job {job_id}). "
@@ -168,3 +216,152 @@ def undeliverable(reason: str, job_id: int) -> Message:
         f":warning: I made your image but Slack would not let me post it anywhere ({escape(reason)}). "
         f"An admin can check the app's scopes and membership; the details are logged under job {job_id}."
     )
+
+
+# --- buttons under a result -----------------------------------------------------------------------
+
+REGENERATE = "imagine_regenerate"
+USE_REVISED = "imagine_use_revised"
+MORE = "imagine_more"
+DELETE = "imagine_delete"
+
+
+def controls(job_id: int, *, has_revised_prompt: bool, group_note: str | None = None) -> dict[str, Any]:
+    """The buttons posted under an image. They carry the job id only, never the prompt."""
+    value = str(job_id)
+    buttons: list[dict[str, Any]] = [_button(REGENERATE, "Regenerate", value)]
+    if has_revised_prompt:
+        buttons.append(_button(USE_REVISED, "Use revised prompt", value))
+    buttons.append(_button(MORE, "More like this", value))
+    delete = _button(DELETE, "Delete", value)
+    delete["style"] = "danger"
+    delete["confirm"] = {
+        "title": {"type": "plain_text", "text": "Delete this image?"},
+        "text": {"type": "mrkdwn", "text": "The image and these buttons are removed for everyone."},
+        "confirm": {"type": "plain_text", "text": "Delete"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+    }
+    buttons.append(delete)
+    context = f"job {job_id}" + (f" · {group_note}" if group_note else "")
+    return {
+        "text": f"Regenerate, vary or delete the image above (job {job_id})",
+        "blocks": [
+            {"type": "actions", "block_id": f"imagine_controls_{job_id}", "elements": buttons},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+        ],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label}, "value": value}
+
+
+def click_queued(action: str, job_ids: Sequence[int], position: int) -> Message:
+    verb = {REGENERATE: "Regenerating", USE_REVISED: "Regenerating with the revised prompt", MORE: "Making more"}
+    line = f", {_ordinal(position)} in line" if position > 1 else ""
+    jobs = f"job {job_ids[0]}" if len(job_ids) == 1 else f"jobs {job_ids[0]}–{job_ids[-1]}"
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":art: {verb.get(action, 'Working')}… queued as {jobs}{line}.",
+    }
+
+
+def job_gone(job_id: int) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":wastebasket: That image (job {job_id}) no longer exists, so there is nothing to work from. "
+        "Start again with `/imagine`.",
+    }
+
+
+def no_revised_prompt(job_id: int) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f"Job {job_id} has no revised prompt to use; try *Regenerate* instead.",
+    }
+
+
+def delete_forbidden(owner_id: str, job_id: int) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":lock: Only <@{owner_id}>, who asked for this image, or an admin can delete it (job {job_id}).",
+    }
+
+
+def deleted(job_id: int) -> Message:
+    return {"response_type": "ephemeral", "replace_original": False, "text": f":wastebasket: Deleted job {job_id}."}
+
+
+# --- the "Imagine this" message shortcut ----------------------------------------------------------
+
+SHORTCUT = "imagine_this"
+MODAL = "imagine_modal"
+PROMPT_BLOCK, SIZE_BLOCK, STYLE_BLOCK, QUALITY_BLOCK, MODEL_BLOCK = (
+    "prompt",
+    "size",
+    "style",
+    "quality",
+    "model",
+)
+
+
+def modal(
+    text: str, channel_id: str, deployments: Mapping[str, Deployment], default: str, choices: Mapping[str, list[str]]
+) -> dict[str, Any]:
+    """The modal the shortcut opens: the message's text as the prompt, and pickers for the options.
+
+    `choices` maps size/style/quality to every value some deployment accepts; the parser checks the
+    combination on submit and the modal shows its message next to the field that is wrong.
+    """
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": PROMPT_BLOCK,
+            "label": {"type": "plain_text", "text": "Describe the image"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "initial_value": text[:3000],
+                "max_length": 3000,
+            },
+        }
+    ]
+    for block_id, label in ((SIZE_BLOCK, "Size"), (STYLE_BLOCK, "Style"), (QUALITY_BLOCK, "Quality")):
+        if choices.get(block_id):
+            blocks.append(_select(block_id, label, choices[block_id], optional=True))
+    if len(deployments) > 1:
+        blocks.append(_select(MODEL_BLOCK, "Model", list(deployments), initial=default))
+    return {
+        "type": "modal",
+        "callback_id": MODAL,
+        "private_metadata": channel_id,
+        "title": {"type": "plain_text", "text": "Imagine this"},
+        "submit": {"type": "plain_text", "text": "Imagine"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _select(
+    block_id: str, label: str, values: Sequence[str], *, initial: str | None = None, optional: bool = False
+) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in values]
+    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
+    if initial is not None:
+        element["initial_option"] = next(o for o in options if o["value"] == initial)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+    if optional:
+        block["optional"] = True
+    return block

@@ -7,12 +7,14 @@ Secrets are `SecretStr`, so they print as `**********` in reprs, logs and valida
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.request import Family
+from bot.usage.pricing import OVERRIDE_EXAMPLE, PriceTable
 
 _CONFIG = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
@@ -77,12 +79,28 @@ class Settings(CoreSettings):
         None, description="an api-version such as 2024-10-21; leave unset for the model's default"
     )
     image_model: str = Field("dall-e-3", description="dall-e-3, dall-e-2, or a gpt-image-* model such as gpt-image-1")
+    # Kept as text for the same reason as image_prices_json: a one-line message on a bad value.
+    azure_openai_extra_deployments: str | None = Field(
+        None,
+        description="more deployments users may pick with --model, as name=model pairs separated by commas, "
+        "e.g. gpt-image=gpt-image-1,dalle2=dall-e-2",
+    )
+    admin_user_ids: str = Field("", description="Slack user ids of admins, separated by commas, e.g. U012ABCDEF")
 
+    azure_rpm_limit: int | None = Field(
+        None, ge=1, le=100_000, description="Azure's requests-per-minute quota for the deployment, e.g. 6"
+    )
     worker_concurrency: int = Field(4, ge=1, le=64, description="a number of parallel jobs, 1 to 64")
     job_lease_seconds: float = Field(
         30.0, ge=2, le=600, description="seconds before a silent worker's job is taken over, e.g. 30"
     )
     job_max_attempts: int = Field(5, ge=1, le=20, description="attempts per job, 1 to 20")
+    job_deadline_minutes: float = Field(
+        30.0, gt=0, le=1440, description="minutes after which an undelivered job fails, e.g. 30"
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, le=600, description="seconds running jobs get to finish on SIGTERM, e.g. 20"
+    )
     queue_poll_seconds: float = Field(0.5, gt=0, le=30, description="seconds between queue polls when idle, e.g. 0.5")
     azure_timeout_seconds: float = Field(
         180.0, ge=5, le=900, description="seconds to wait for one image call, e.g. 180"
@@ -90,10 +108,31 @@ class Settings(CoreSettings):
     azure_poll_seconds: float = Field(
         1.0, gt=0, le=30, description="seconds between dall-e-2 status polls when Azure gives no hint"
     )
+    # Kept as text and parsed by a validator: typed as a dict, pydantic-settings would decode the JSON
+    # itself and stop start-up with a traceback (SettingsError) instead of the one-line message.
+    image_prices_json: str | None = Field(
+        None,
+        description=f'a JSON object of "<model>|<size>|<quality>" to US dollars per image, e.g. {OVERRIDE_EXAMPLE}',
+    )
 
     @property
     def family(self) -> Family:
         return Family.of(self.image_model)
+
+    @property
+    def deployments(self) -> dict[str, str]:
+        """Deployment name → model, the default (AZURE_OPENAI_DEPLOYMENT) first."""
+        extra = _name_value_pairs(self.azure_openai_extra_deployments or "")
+        return {self.azure_openai_deployment: self.image_model, **extra}
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.admin_user_ids.split(",") if part.strip())
+
+    @property
+    def image_prices(self) -> PriceTable:
+        """The list prices with IMAGE_PRICES_JSON's entries in front (already validated at start-up)."""
+        return PriceTable.from_json(self.image_prices_json) if self.image_prices_json else PriceTable()
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -122,6 +161,43 @@ class Settings(CoreSettings):
     def _known_model(cls, value: str) -> str:
         Family.of(value)
         return value
+
+    @field_validator("azure_openai_extra_deployments")
+    @classmethod
+    def _extra_deployments(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for model in _name_value_pairs(value).values():
+            Family.of(model)
+        return value
+
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _user_ids(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not re.fullmatch(r"[UW][A-Z0-9]{2,}", part.strip()):
+                raise ValueError("not a Slack user id")
+        return value
+
+    @field_validator("image_prices_json")
+    @classmethod
+    def _price_overrides(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            PriceTable.from_json(value)
+            return value
+        return None  # an empty IMAGE_PRICES_JSON= line in .env means "no overrides"
+
+
+def _name_value_pairs(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, separator, value = item.partition("=")
+        if not separator or not name.strip() or not value.strip():
+            raise ValueError("expected name=model pairs")
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def describe_errors(error: ValidationError, settings_class: type[CoreSettings]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import signal
 import time
 from typing import Any
@@ -183,7 +184,7 @@ def test_bad_options_are_explained_and_nothing_is_queued(
         for mention in mentions:
             assert mention in reply, (text, reply)
 
-    help_reply = slack.send_command(bot.url, "").json()["text"]
+    help_reply = json.dumps(slack.send_command(bot.url, "").json()["blocks"])
     assert "--size" in help_reply
     assert "--style" in help_reply
 

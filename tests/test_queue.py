@@ -50,7 +50,7 @@ def queue(engine: Engine, clock: Clock) -> JobQueue:
 
 
 def test_enqueue_then_claim_returns_the_job_with_its_request(queue: JobQueue) -> None:
-    job, created = queue.enqueue(new_job("t-1"))
+    [job], created = queue.enqueue(new_job("t-1"))
 
     claimed = queue.claim("w1", LEASE)
 
@@ -64,8 +64,8 @@ def test_enqueue_then_claim_returns_the_job_with_its_request(queue: JobQueue) ->
 
 
 def test_same_trigger_id_is_one_job(queue: JobQueue) -> None:
-    first, created_first = queue.enqueue(new_job("same"))
-    second, created_second = queue.enqueue(new_job("same"))
+    [first], created_first = queue.enqueue(new_job("same"))
+    [second], created_second = queue.enqueue(new_job("same"))
 
     assert (created_first, created_second) == (True, False)
     assert first.id == second.id
@@ -74,7 +74,7 @@ def test_same_trigger_id_is_one_job(queue: JobQueue) -> None:
 def test_jobs_are_claimed_in_order(queue: JobQueue, clock: Clock) -> None:
     ids = []
     for n in range(3):
-        ids.append(queue.enqueue(new_job(f"t{n}"))[0].id)
+        ids.append(queue.enqueue(new_job(f"t{n}"))[0][0].id)
         clock.advance(1)
 
     claimed = [queue.claim("w", LEASE) for _ in ids]
@@ -155,7 +155,7 @@ def test_release_puts_running_jobs_back_at_once(queue: JobQueue) -> None:
 
 
 def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue) -> None:
-    job, _ = queue.enqueue(new_job())
+    [job], _ = queue.enqueue(new_job())
 
     progress = [queue.use_response_url(job.id, final=False) for _ in range(RESPONSE_URL_USES + 1)]
     final = [queue.use_response_url(job.id, final=True) for _ in range(2)]
@@ -167,7 +167,7 @@ def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue)
 def test_position_counts_the_jobs_ahead(queue: JobQueue, clock: Clock) -> None:
     jobs = []
     for n in range(3):
-        jobs.append(queue.enqueue(new_job(f"p{n}"))[0])
+        jobs.append(queue.enqueue(new_job(f"p{n}"))[0][0])
         clock.advance(1)
 
     assert [queue.position(job.id) for job in jobs] == [1, 2, 3]

@@ -80,4 +80,4 @@ def test_failures_are_explained_without_internal_detail(error: Exception, phrase
 
 def test_very_long_prompts_are_shortened_in_echoes() -> None:
     request = ImageRequest(prompt="word " * 2000, size="1024x1024", quality="low", style=None, n=1)
-    assert len(replies.queued(request, "gpt-image-1", 1)) < 3000
+    assert len(replies.queued(request, "gpt-image-1", [1])) < 3000

@@ -33,6 +33,7 @@ import textwrap
 import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ __all__ = [
     "RecordedRequest",
     "ServerError",
     "Slow",
+    "pad_png",
     "render_image",
     "revised_prompt_for",
 ]
@@ -439,6 +441,25 @@ def render_image(
     return _render(prompt, width, height, fmt, variant, transparent, jpeg_quality)
 
 
+_PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+_PAD_KEYWORD: Final = b"Comment\0"
+
+
+def pad_png(png: bytes, size: int | None) -> bytes:
+    """`png` grown to `size` bytes with a tEXt chunk before IEND; still a valid PNG that decodes the same.
+
+    Real Azure images are 1-3 MB; the drawn ones are far smaller, so a benchmark of the bot's byte
+    handling pads them. Anything that is not a PNG, or is already big enough, is returned unchanged.
+    """
+    chunk_overhead = 12 + len(_PAD_KEYWORD)  # length, type and CRC fields, plus the keyword
+    if size is None or not png.startswith(_PNG_SIGNATURE) or len(png) + chunk_overhead > size:
+        return png
+    data = _PAD_KEYWORD + b"x" * (size - len(png) - chunk_overhead)
+    chunk = len(data).to_bytes(4, "big") + b"tEXt" + data + zlib.crc32(b"tEXt" + data).to_bytes(4, "big")
+    end = len(png) - 12  # IEND is always the last chunk, and always 12 bytes
+    return png[:end] + chunk + png[end:]
+
+
 # --------------------------------------------------------------------------------------------------
 # State
 # --------------------------------------------------------------------------------------------------
@@ -505,6 +526,7 @@ class AzureEmulator(LoopbackServer):
         rpm_limit: int | None = None,
         image_ttl_s: float = 86400.0,
         poll_retry_after_s: int | None = None,
+        pad_png_to_bytes: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -520,6 +542,7 @@ class AzureEmulator(LoopbackServer):
         self._rpm_limit = rpm_limit
         self._image_ttl_s = image_ttl_s
         self._poll_retry_after_s = poll_retry_after_s
+        self._pad_png_to_bytes = pad_png_to_bytes  # None: images as drawn (tens of kB)
         self._sas_key = secrets.token_bytes(16)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -618,6 +641,9 @@ class AzureEmulator(LoopbackServer):
         bearer = token.strip() if scheme.lower() == "bearer" else None
         expected = self._api_key.encode()
         return any(given is not None and hmac.compare_digest(given.encode(), expected) for given in (key, bearer))
+
+    def _padded(self, image: bytes) -> bytes:
+        return pad_png(image, self._pad_png_to_bytes)
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -745,7 +771,7 @@ class AzureEmulator(LoopbackServer):
             "prompt_filter_results": _filter_results(prompt=True),
         }
         if params.response_format == "b64_json":
-            png = render_image(params.prompt, params.width, params.height)
+            png = self._padded(render_image(params.prompt, params.width, params.height))
             item["b64_json"] = base64.b64encode(png).decode("ascii")
         else:
             item["url"] = self._issue_blob(params, 0, created)[1]
@@ -756,14 +782,16 @@ class AzureEmulator(LoopbackServer):
         data = [
             {
                 "b64_json": base64.b64encode(
-                    render_image(
-                        params.prompt,
-                        params.width,
-                        params.height,
-                        params.output_format,
-                        variant=i,
-                        transparent=params.transparent,
-                        jpeg_quality=params.compression,
+                    self._padded(
+                        render_image(
+                            params.prompt,
+                            params.width,
+                            params.height,
+                            params.output_format,
+                            variant=i,
+                            transparent=params.transparent,
+                            jpeg_quality=params.compression,
+                        )
                     )
                 ).decode("ascii")
             }
@@ -829,7 +857,7 @@ class AzureEmulator(LoopbackServer):
                 f"Signed expiry time [{_http_date(blob.expires_wall)}] must be after signed start time "
                 f"and has to be after the current time [{_http_date(now)}]",
             )
-        png = render_image(blob.prompt, blob.width, blob.height, variant=blob.variant)
+        png = self._padded(render_image(blob.prompt, blob.width, blob.height, variant=blob.variant))
         return Response(200, png, {"x-ms-blob-type": "BlockBlob"}, content_type="image/png")
 
     # -- DALL-E 2 (§2) -------------------------------------------------------------------------------
@@ -913,7 +941,7 @@ class AzureEmulator(LoopbackServer):
                 # §2.2: the filtered image shows up as an `error` item among the good ones.
                 items.append({"error": dict(_OUTPUT_FILTERED_ERROR)})
             elif params.response_format == "b64_json":
-                png = render_image(params.prompt, params.width, params.height, variant=i)
+                png = self._padded(render_image(params.prompt, params.width, params.height, variant=i))
                 items.append({"b64_json": base64.b64encode(png).decode("ascii")})
             else:
                 path, url = self._issue_blob(params, i, time.time())

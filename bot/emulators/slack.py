@@ -15,6 +15,9 @@ Every contract here comes from `shared/reference/slack-platform.md`:
 * §3.4–3.5 — injected rate limits answer HTTP 429 with `Retry-After`, which the SDK's
   `RateLimitErrorRetryHandler` honours.
 * §3.7 — the minimal surface, including `auth.test` and its `x-oauth-scopes` header.
+* §4.5 — Socket Mode: `apps.connections.open` takes the app-level token and returns a WebSocket URL
+  on this same port; the socket starts with a `hello` message, `send_command_socket` sends a
+  `slash_commands` envelope (the §1.1 fields as a dict) and returns the app's ack `payload`.
 
 Where the reference is silent the emulator chooses, and says so here:
 
@@ -28,6 +31,9 @@ Where the reference is silent the emulator chooses, and says so here:
   the channel, user and source message of its URL so that a viewer can apply `replace_original`.
 * `image_url`s are not fetched (real Slack would, and would reject loopback URLs).
 * Rate limits are only those injected with `rate_limit_next`.
+* Socket Mode URLs are `ws://` (no TLS) and each is good for one connection; a used or unknown one
+  answers 404. An app-level token is refused by every other method (`not_allowed_token_type`), as is
+  the bot token by `apps.connections.open`. Envelopes go to the newest live connection.
 
 The emulator keeps all state behind one condition variable, so the recording accessors are safe to
 call from any thread and `wait_for` wakes as soon as anything changes.
@@ -46,14 +52,17 @@ import reprlib
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
-from urllib.parse import quote, urlencode
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Self, TypeVar, cast
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
+from bot.emulators import _websocket
 from bot.emulators._http import LoopbackServer, Request, Response
 
 __all__ = [
@@ -250,6 +259,17 @@ def _describe(predicate: Callable[[], object]) -> str:
     return getattr(predicate, "__qualname__", None) or repr(predicate)
 
 
+class _UpgradingHandler(BaseHTTPRequestHandler):
+    """Put in front of LoopbackServer's handler, which only sees whole requests: a Socket Mode
+    `GET /socket/<id>` needs the connection itself. Anything the emulator declines goes on as usual."""
+
+    emulator: SlackEmulator
+
+    def do_GET(self) -> None:
+        if not self.emulator._take_over_socket(self):
+            super().do_GET()  # type: ignore[misc]  # LoopbackServer's handler, the next class in the MRO
+
+
 class SlackEmulator(LoopbackServer):
     """Slack's Web API, `response_url`s and request sender on one loopback port.
 
@@ -265,6 +285,7 @@ class SlackEmulator(LoopbackServer):
         self,
         *,
         bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-1-test-app-token",
         signing_secret: str = "test-signing-secret",
         team_id: str = "T0TEAM0001",
         team_domain: str = "emulated",
@@ -277,6 +298,7 @@ class SlackEmulator(LoopbackServer):
     ) -> None:
         super().__init__(host, port)
         self.bot_token = bot_token
+        self.app_token = app_token
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.team_domain = team_domain
@@ -288,7 +310,11 @@ class SlackEmulator(LoopbackServer):
         self._version = 0
         self._ids = itertools.count(1)
         self._last_ts_us = 0
+        # Socket Mode transport state outlives reset(): the bot stays connected across tests.
+        self._socket_tickets: set[str] = set()
+        self._sockets: list[_websocket.ServerConnection] = []
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -322,6 +348,8 @@ class SlackEmulator(LoopbackServer):
         self._upload_faults: deque[int] = deque()
         self._home_views: dict[str, dict[str, Any]] = {}
         self._opened_views: list[dict[str, Any]] = []
+        self._socket_envelopes: list[dict[str, Any]] = []
+        self._socket_acks: dict[str, dict[str, Any]] = {}
 
     def _changed(self) -> None:
         # Callers hold the lock; waking wait_for here keeps it from polling on a timer.
@@ -341,6 +369,23 @@ class SlackEmulator(LoopbackServer):
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/"
+
+    def start(self) -> Self:
+        super().start()
+        server = self._server
+        assert server is not None
+        # Swapped in before anyone knows the port; the server reads the class per connection.
+        base = cast("type[BaseHTTPRequestHandler]", server.RequestHandlerClass)
+        server.RequestHandlerClass = type("SlackHandler", (_UpgradingHandler, base), {"emulator": self})
+        return self
+
+    def stop(self) -> None:
+        super().stop()  # no new connections; then end the open sockets, whose threads would linger
+        with self._cond:
+            sockets = list(self._sockets)
+        for connection in sockets:
+            connection.close(_websocket.GOING_AWAY, "the emulator is stopping")
+            connection.abort()
 
     # ------------------------------------------------------------------ set-up and fault injection
 
@@ -448,25 +493,38 @@ class SlackEmulator(LoopbackServer):
         timeout: float = 10.0,
     ) -> SentRequest:
         """POST a signed slash command to `{bot_url}/slack/events`, as in §1.1."""
-        response_url = self.new_response_url(channel_id=channel_id, user_id=user_id)
+        fields = self._command_fields(text, user_id, user_name, channel_id, channel_name, command, trigger_id)
+        body = urlencode(fields).encode("utf-8")
+        return self._post_signed(bot_url, body, fields["response_url"], fields["trigger_id"], timeout)
+
+    def _command_fields(
+        self,
+        text: str,
+        user_id: str,
+        user_name: str,
+        channel_id: str,
+        channel_name: str,
+        command: str,
+        trigger_id: str | None,
+    ) -> dict[str, str]:
+        """The §1.1 fields in Slack's order, with a fresh response_url and a remembered trigger_id."""
         trigger_id = trigger_id or self._new_trigger_id()
         self._remember_trigger(trigger_id)
-        fields = [
-            ("token", self.verification_token),
-            ("team_id", self.team_id),
-            ("team_domain", self.team_domain),
-            ("channel_id", channel_id),
-            ("channel_name", channel_name),
-            ("user_id", user_id),
-            ("user_name", user_name),
-            ("command", command),
-            ("text", text),
-            ("api_app_id", self.api_app_id),
-            ("is_enterprise_install", "false"),
-            ("response_url", response_url),
-            ("trigger_id", trigger_id),
-        ]
-        return self._post_signed(bot_url, urlencode(fields).encode("utf-8"), response_url, trigger_id, timeout)
+        return {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url(channel_id=channel_id, user_id=user_id),
+            "trigger_id": trigger_id,
+        }
 
     def send_interaction(self, bot_url: str, payload: dict[str, Any], *, timeout: float = 10.0) -> SentRequest:
         """POST a signed `payload=<JSON>` interaction (§4.7), minting a response_url if it needs one."""
@@ -493,6 +551,137 @@ class SlackEmulator(LoopbackServer):
             trigger_id if isinstance(trigger_id, str) else "",
             timeout,
         )
+
+    # ------------------------------------------------------------------ Socket Mode (§4.5)
+
+    def send_command_socket(
+        self,
+        text: str,
+        *,
+        user_id: str = "U0USER0001",
+        user_name: str = "alice",
+        channel_id: str = "C0CHAN0001",
+        channel_name: str = "general",
+        command: str = "/imagine",
+        trigger_id: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Send a `slash_commands` envelope over the newest socket and return the ack's `payload` ({} if none).
+
+        The payload holds the fields `send_command` posts, as a dict. Raises AssertionError when no socket
+        is connected or no ack with the envelope's id arrives within `timeout`.
+        """
+        payload = self._command_fields(text, user_id, user_name, channel_id, channel_name, command, trigger_id)
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": "slash_commands",
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        with self._cond:
+            live = [c for c in self._sockets if not c.closed]
+            if not live:
+                raise AssertionError(f"no Socket Mode connection to send {command} {text!r} over; {self._summary()}")
+            self._socket_envelopes.append(copy.deepcopy(envelope))
+            self._changed()
+        try:
+            live[-1].send_text(json.dumps(envelope))
+        except OSError as error:
+            raise AssertionError(f"the socket closed before envelope {envelope_id} went out ({error})") from None
+
+        def ack() -> dict[str, Any] | None:
+            with self._cond:
+                return self._socket_acks.get(envelope_id)
+
+        try:
+            received = self.wait_for(ack, timeout=timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"no ack for envelope {envelope_id} ({command} {text!r}) within {timeout}s; {self._summary()}"
+            ) from None
+        body = received.get("payload")
+        return copy.deepcopy(body) if isinstance(body, dict) else {}
+
+    def socket_connected(self) -> bool:
+        with self._cond:
+            return any(not c.closed for c in self._sockets)
+
+    def wait_for_socket(self, timeout: float = 10.0) -> None:
+        self.wait_for(self.socket_connected, timeout=timeout)
+
+    def socket_envelopes(self) -> list[dict[str, Any]]:
+        """Every envelope sent to the app, oldest first (the payload carries its response_url)."""
+        with self._cond:
+            return copy.deepcopy(self._socket_envelopes)
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        ticket = secrets.token_hex(16)
+        self._socket_tickets.add(ticket)
+        return {"ok": True, "url": f"ws{self.url.removeprefix('http')}/socket/{ticket}"}
+
+    def _socket_refusal(self, path: str, headers: dict[str, str]) -> Response | None:
+        """Why `GET /socket/<id>` cannot become a WebSocket (RFC 6455 §4.2.1), or None. Hold the lock."""
+        connection_tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+        if headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in connection_tokens:
+            return Response(426, "this URL takes a WebSocket (Upgrade: websocket)", {"Upgrade": "websocket"})
+        if headers.get("sec-websocket-version", "").strip() != "13":
+            return Response(426, "unsupported WebSocket version", {"Sec-WebSocket-Version": "13"})
+        if not _websocket.valid_key(headers.get("sec-websocket-key")):
+            return Response(400, "missing or malformed Sec-WebSocket-Key")
+        if path.removeprefix("/socket/") not in self._socket_tickets:
+            return Response(404, "invalid_ticket")  # unknown, or already used
+        return None
+
+    def _take_over_socket(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Serve `GET /socket/<id>` as a WebSocket until it closes; False leaves the request to `handle`."""
+        path = urlsplit(handler.path).path
+        headers = {k.lower(): str(v) for k, v in handler.headers.items()}
+        with self._cond:
+            if not path.startswith("/socket/") or self._socket_refusal(path, headers) is not None:
+                return False
+            self._socket_tickets.discard(path.removeprefix("/socket/"))
+            num_connections = sum(not c.closed for c in self._sockets) + 1
+        handler.close_connection = True
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", _websocket.accept_key(headers["sec-websocket-key"]))
+        handler.end_headers()
+        connection = _websocket.ServerConnection(handler.connection, handler.rfile)
+        hello = {
+            "type": "hello",
+            "num_connections": num_connections,
+            "debug_info": {"host": "applink-emulated", "build_number": 1, "approximate_connection_time": 3600},
+            "connection_info": {"app_id": self.api_app_id},
+        }
+        with self._cond:  # hello goes first: no envelope can overtake it while the lock is held
+            try:
+                connection.send_text(json.dumps(hello))
+            except OSError:
+                connection.abort()
+                return True
+            self._sockets.append(connection)
+            self._changed()
+        try:
+            while (message := connection.receive()) is not None:
+                self._on_socket_message(message)
+        finally:
+            connection.abort()
+            with self._cond:
+                self._sockets.remove(connection)
+                self._changed()
+        return True
+
+    def _on_socket_message(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return  # Slack ignores what it cannot parse; so does the emulator
+        if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
+            with self._cond:
+                self._socket_acks[message["envelope_id"]] = message
+                self._changed()
 
     def _post_signed(
         self, bot_url: str, body: bytes, response_url: str, trigger_id: str, timeout: float
@@ -587,7 +776,8 @@ class SlackEmulator(LoopbackServer):
             return (
                 f"{len(self._messages)} messages, {len(self._ephemerals)} ephemerals, "
                 f"{len(self._responses)} response posts, {len(self._calls)} API calls "
-                f"(latest: {recent or 'none'})"
+                f"(latest: {recent or 'none'}), {sum(not c.closed for c in self._sockets)} sockets, "
+                f"{len(self._socket_envelopes)} envelopes, {len(self._socket_acks)} acks"
             )
 
     def _snapshot(self, message: Message) -> Message:
@@ -607,6 +797,9 @@ class SlackEmulator(LoopbackServer):
             return self._respond(request, path.removeprefix("/response/"))
         if path.startswith("/files/") and request.method in ("GET", "HEAD"):
             return self._download(path.removeprefix("/files/").split("/", 1)[0])
+        if path.startswith("/socket/") and request.method == "GET":  # a WebSocket upgrade that was declined
+            with self._cond:
+                return self._socket_refusal(path, request.headers) or Response(404, "invalid_ticket")
         return Response(404, "not_found")
 
     def _web_api(self, request: Request, method: str) -> Response:
@@ -639,8 +832,11 @@ class SlackEmulator(LoopbackServer):
                     raise _ApiError("unknown_method")
                 if token is None:
                     raise _ApiError("not_authed")
-                if token != self.bot_token:
-                    raise _ApiError("invalid_auth")
+                # §4.5: the app-level token opens sockets and does nothing else; the bot token cannot.
+                expected = self.app_token if method == "apps.connections.open" else self.bot_token
+                if token != expected:
+                    known = token in (self.bot_token, self.app_token)
+                    raise _ApiError("not_allowed_token_type" if known else "invalid_auth")
                 faults = self._faults.get(method)
                 fault = faults.popleft() if faults else None
                 if fault is not None and fault.error is None:

@@ -100,7 +100,9 @@ class AzureOpenAIImages:
             body.update(quality=request.quality, style=request.style, response_format="url")
         else:
             # gpt-image always answers in base64 and refuses `response_format` (§3.1).
-            body.update(quality=request.quality, output_format="png")
+            body.update(quality=request.quality, output_format=request.output_format or "png")
+            if request.background is not None:
+                body["background"] = request.background
         return body
 
     def _deployment_url(self, operation: str) -> str:

@@ -41,6 +41,8 @@ class NewJob:
     request: ImageRequest
     model: str
     deployment: str
+    origin: str = "command"  # command, regenerate, revised, more, shortcut
+    parent_job_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,24 @@ class Job:
     delivered_channel_id: str | None
     revised_prompt: str | None
     error_code: str | None
+    origin: str = "command"
+    parent_job_id: int | None = None
+    group_id: int | None = None
+    group_index: int = 1
+    group_size: int = 1
+    delivered_file_ids: tuple[str, ...] = ()
+    delivered_message_ts: str | None = None
+    controls_message_ts: str | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def replaces_ack(self) -> bool:
+        """Whether posts to the response_url may replace the previous one.
+
+        Only a slash command's response_url belongs to a private "Imagining…" message; a button's
+        belongs to the shared message under the image, which must never be overwritten.
+        """
+        return self.origin == "command"
 
     @classmethod
     def of(cls, row: Generation) -> Job:
@@ -71,7 +91,15 @@ class Job:
             channel_id=row.channel_id,
             user_id=row.user_id,
             response_url=row.response_url,
-            request=ImageRequest(prompt=row.prompt, size=row.size, quality=row.quality, style=row.style, n=row.n),
+            request=ImageRequest(
+                prompt=row.prompt,
+                size=row.size,
+                quality=row.quality,
+                style=row.style,
+                n=row.n,
+                background=row.background,
+                output_format=row.output_format,
+            ),
             model=row.model,
             deployment=row.deployment,
             status=Status(row.status),
@@ -81,6 +109,15 @@ class Job:
             delivered_channel_id=row.delivered_channel_id,
             revised_prompt=row.revised_prompt,
             error_code=row.error_code,
+            origin=row.origin,
+            parent_job_id=row.parent_job_id,
+            group_id=row.group_id,
+            group_index=row.group_index,
+            group_size=row.group_size,
+            delivered_file_ids=tuple(f for f in (row.delivered_file_ids or "").split(",") if f),
+            delivered_message_ts=row.delivered_message_ts,
+            controls_message_ts=row.controls_message_ts,
+            deleted_at=row.deleted_at,
         )
 
 
@@ -106,11 +143,41 @@ class JobQueue:
         self._clock = clock
         self._skip_locked = engine.dialect.name == "postgresql"
 
-    def enqueue(self, new: NewJob) -> tuple[Job, bool]:
-        """Insert and commit a queued job; returns (job, created). A repeated trigger_id returns the first."""
+    def enqueue(self, new: NewJob, *, copies: int = 1) -> tuple[list[Job], bool]:
+        """Insert and commit `copies` queued jobs as one group; returns (jobs, created).
+
+        A model that makes one image per call gets `--n 3` as three jobs, retried and leased one by one,
+        and posted together. A repeated trigger_id returns the first request's jobs and creates nothing.
+        """
         now = self._clock()
-        row = Generation(
-            trigger_id=new.trigger_id,
+        rows = [self._row(new, now, index, copies) for index in range(1, copies + 1)]
+        with self._sessions() as session:
+            session.add_all(rows)
+            try:
+                session.flush()
+                if copies > 1:
+                    for row in rows:
+                        row.group_id = rows[0].id
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if new.trigger_id is None:
+                    raise
+                first = session.scalars(select(Generation).where(Generation.trigger_id == new.trigger_id)).one()
+                group = [first]
+                if first.group_id is not None:
+                    group = list(
+                        session.scalars(
+                            select(Generation).where(Generation.group_id == first.group_id).order_by(Generation.id)
+                        )
+                    )
+                return [Job.of(row) for row in group], False
+            return [Job.of(row) for row in rows], True
+
+    def _row(self, new: NewJob, now: datetime, index: int, copies: int) -> Generation:
+        return Generation(
+            # Only the first of a group carries the trigger_id: it is what makes a repeat a repeat.
+            trigger_id=new.trigger_id if index == 1 else None,
             team_id=new.team_id,
             channel_id=new.channel_id,
             user_id=new.user_id,
@@ -121,31 +188,34 @@ class JobQueue:
             size=new.request.size,
             quality=new.request.quality,
             style=new.request.style,
-            n=new.request.n,
+            n=1 if copies > 1 else new.request.n,
+            background=new.request.background,
+            output_format=new.request.output_format,
+            origin=new.origin,
+            parent_job_id=new.parent_job_id,
+            group_index=index,
+            group_size=copies,
             status=Status.QUEUED.value,
             attempts=0,
             response_url_uses=0,
             created_at=now,
             not_before=now,
         )
-        with self._sessions() as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                if new.trigger_id is None:
-                    raise
-                existing = session.scalars(select(Generation).where(Generation.trigger_id == new.trigger_id)).one()
-                return Job.of(existing), False
-            return Job.of(row), True
 
-    def claim(self, owner: str, lease: timedelta) -> Job | None:
-        now = self._clock()
-        due = or_(
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        return or_(
             and_(Generation.status == Status.QUEUED.value, Generation.not_before <= now),
             and_(Generation.status == Status.RUNNING.value, Generation.lease_expires_at < now),
         )
+
+    def has_due(self) -> bool:
+        """Whether `claim` would find something now (a read; it claims nothing)."""
+        with self._sessions() as session:
+            return session.scalar(select(Generation.id).where(self._due(self._clock())).limit(1)) is not None
+
+    def claim(self, owner: str, lease: timedelta) -> Job | None:
+        now = self._clock()
+        due = self._due(now)
         candidate = select(Generation.id).where(due).order_by(Generation.not_before, Generation.id).limit(1)
         if self._skip_locked:
             candidate = candidate.with_for_update(skip_locked=True)
@@ -202,16 +272,42 @@ class JobQueue:
             lease_expires_at=None,
         )
 
-    def record_delivery(self, job_id: int, owner: str, channel_id: str, file_ids: Iterable[str]) -> bool:
-        return (
-            self._update(
-                and_(Generation.id == job_id, Generation.delivered_at.is_(None), *self._owned_by(owner)),
-                delivered_at=self._clock(),
-                delivered_channel_id=channel_id,
-                delivered_file_ids=",".join(file_ids),
-            )
-            == 1
+    def record_delivery(
+        self, job_id: int, owner: str, channel_id: str, file_ids: Iterable[str], message_ts: str | None = None
+    ) -> bool:
+        updated = self._update(
+            and_(Generation.id == job_id, Generation.delivered_at.is_(None), *self._owned_by(owner)),
+            delivered_at=self._clock(),
+            delivered_channel_id=channel_id,
+            delivered_file_ids=",".join(file_ids),
+            delivered_message_ts=message_ts,
         )
+        return updated == 1
+
+    def record_controls(self, job_id: int, message_ts: str) -> None:
+        self._update(Generation.id == job_id, controls_message_ts=message_ts)
+
+    def group_thread(self, group_id: int, channel_id: str) -> str | None:
+        """The ts of the group's first posted image in that channel: the rest of the group goes in its thread."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Generation.delivered_message_ts)
+                .where(
+                    Generation.group_id == group_id,
+                    Generation.delivered_channel_id == channel_id,
+                    Generation.delivered_message_ts.is_not(None),
+                )
+                .order_by(Generation.delivered_at)
+                .limit(1)
+            )
+
+    def mark_deleted(self, job_id: int, user_id: str) -> bool:
+        updated = self._update(
+            and_(Generation.id == job_id, Generation.deleted_at.is_(None)),
+            deleted_at=self._clock(),
+            deleted_by=user_id,
+        )
+        return updated == 1
 
     def finish(self, job_id: int, owner: str, outcome: Outcome) -> bool:
         if not outcome.status.is_final:

@@ -14,17 +14,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from bot import replies
 from bot.delivery import DeliveryFailed, SlackDelivery
 from bot.images import ContentRejected, ImageGenerationError, ImageGenerator, ImageResult
 from bot.jobs.queue import Job, JobQueue, Outcome, utc_now
+from bot.jobs.ratelimit import SharedRateLimit
 from bot.jobs.retry import RetryPolicy
 from bot.logs import job_context
 from bot.usage.models import Status
-from bot.usage.pricing import estimate_cost
+from bot.usage.pricing import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,22 @@ class JobRunner:
     def __init__(
         self,
         queue: JobQueue,
-        generator: ImageGenerator,
+        generators: Mapping[str, ImageGenerator],
         delivery: SlackDelivery,
         *,
         policy: RetryPolicy,
         owner: str,
+        deadline: timedelta = timedelta(minutes=30),
+        prices: PriceTable | None = None,
+        group_wait_s: float = 20.0,
     ) -> None:
+        self._group_wait_s = group_wait_s
+        if not generators:
+            raise ValueError("at least one generator is needed")
+        self._deadline = deadline
         self._queue = queue
-        self._generator = generator
+        self._generators = generators
+        self._prices = prices or PriceTable()
         self._delivery = delivery
         self._policy = policy
         self._owner = owner
@@ -61,6 +70,12 @@ class JobRunner:
             log.info("already delivered before a restart; finishing without posting again")
             self._finish(job, Outcome(Status.SUCCEEDED, revised_prompt=job.revised_prompt))
             return
+        if utc_now() > job.created_at + self._deadline:
+            # Better a clear "gave up" than an image turning up hours after the conversation moved on.
+            log.warning("not delivered within %s of the request; failing", self._deadline)
+            self._finish(job, Outcome(Status.FAILED, "deadline_exceeded", f"older than {self._deadline}"))
+            self._tell(job, replies.too_late(job.id, self._deadline), final=True)
+            return
         if job.attempts > self._policy.max_attempts:
             # Claimed again and again by workers that died mid-job: stop before it takes more down.
             log.error("attempt %d exceeds the limit of %d; failing", job.attempts, self._policy.max_attempts)
@@ -68,10 +83,12 @@ class JobRunner:
             self._tell(job, replies.internal_error(job.id), final=True)
             return
         log.info("generating (attempt %d, %s, %s)", job.attempts, job.model, job.request.options_summary())
-        if job.attempts == 1:
+        if job.attempts == 1 and job.group_index == 1:
+            # One progress line per request: a group of four shares its requester's response_url.
             self._tell(job, replies.generating(job.request, job.id), final=False)
+        generator = self._generators.get(job.deployment) or next(iter(self._generators.values()))
         try:
-            result = self._generator.generate(job.request)
+            result = generator.generate(job.request)
         except ImageGenerationError as error:
             self._on_generation_error(job, error)
             return
@@ -79,6 +96,7 @@ class JobRunner:
         self._deliver(job, result)
 
     def _deliver(self, job: Job, result: ImageResult) -> None:
+        thread_ts = self._group_thread(job)
         try:
             delivered = self._delivery.post_images(
                 channel_id=job.channel_id,
@@ -88,12 +106,23 @@ class JobRunner:
                 title=replies.image_title(job.request),
                 alt_text=replies.alt_text(job.request),
                 stem=f"imagine-{job.id}",
+                thread_ts=thread_ts,
             )
         except DeliveryFailed as failure:
             self._on_delivery_failure(job, failure)
             return
-        if not self._queue.record_delivery(job.id, self._owner, delivered.channel_id, delivered.file_ids):
+        if not self._queue.record_delivery(
+            job.id, self._owner, delivered.channel_id, delivered.file_ids, delivered.message_ts
+        ):
             log.warning("lease lost before the delivery was recorded; another worker owns the job now")
+        group_note = f"image {job.group_index} of {job.group_size}" if job.group_size > 1 else None
+        controls_ts = self._delivery.post_controls(
+            delivered.channel_id,
+            replies.controls(job.id, has_revised_prompt=bool(result.revised_prompt), group_note=group_note),
+            thread_ts if delivered.channel_id == job.channel_id else None,
+        )
+        if controls_ts:
+            self._queue.record_controls(job.id, controls_ts)
         usage = result.usage
         self._finish(
             job,
@@ -104,19 +133,40 @@ class JobRunner:
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
                 total_tokens=usage.total_tokens if usage else None,
-                estimated_cost_usd=estimate_cost(job.model, job.request.size, job.request.quality, len(result.images)),
+                estimated_cost_usd=self._prices.estimate(
+                    job.model, job.request.size, job.request.quality, len(result.images)
+                ),
             ),
         )
         log.info("delivered %d file(s) to %s", len(delivered.file_ids), delivered.channel_id)
         if delivered.redirected_because:
             message = replies.not_postable(job.channel_id, delivered.redirected_because, job.id)
         else:
-            message = replies.delivered(delivered.channel_id, job.id, fallback_dm=False)
+            message = replies.delivered(delivered.channel_id, job.id, fallback_dm=False, group_note=group_note)
         self._tell(job, message, final=True)
+
+    def _group_thread(self, job: Job) -> str | None:
+        """The rest of a group goes in the thread of its first image, so `--n 4` reads as one post.
+
+        The first job of a group is always claimed first, so the others, already holding their
+        image, wait a little for its post. Bounded: if the first is slow or failed, they post anyway.
+        """
+        if job.group_id is None or job.group_index == 1:
+            return None
+        deadline = time.monotonic() + self._group_wait_s
+        while True:
+            thread_ts = self._queue.group_thread(job.group_id, job.channel_id)
+            first = self._queue.get(job.group_id)
+            if thread_ts or first is None or first.status.is_final or time.monotonic() >= deadline:
+                return thread_ts
+            time.sleep(0.25)
 
     def _on_generation_error(self, job: Job, error: ImageGenerationError) -> None:
         retry_after = getattr(error, "retry_after", None)
         delay = self._policy.delay(job.attempts, retry_after) if error.retryable else None
+        if delay is not None and utc_now() + timedelta(seconds=delay) > job.created_at + self._deadline:
+            log.warning("the next attempt would fall after the deadline; giving up now")
+            delay = None
         if delay is not None:
             log.warning("%s; retrying in %.1f s (%s)", error.code, delay, error.detail)
             if self._queue.reschedule(job.id, self._owner, delay, error.code, error.detail):
@@ -145,6 +195,9 @@ class JobRunner:
             log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
 
     def _tell(self, job: Job, message: replies.Message, *, final: bool) -> None:
+        if not job.replaces_ack:
+            # A button's response_url belongs to the shared message under the image: add, never replace.
+            message = {**message, "replace_original": False}
         # Slack allows five posts per response_url; progress never takes the one the outcome needs.
         if job.response_url and not self._queue.use_response_url(job.id, final=final):
             if not final:
@@ -171,8 +224,10 @@ class WorkerPool:
         lease_s: float,
         poll_s: float,
         owner: str | None = None,
+        rate_limit: SharedRateLimit | None = None,
     ) -> None:
         self.owner = owner or worker_identity()
+        self._rate_limit = rate_limit
         self._queue = queue
         self._runner = make_runner(self.owner)
         self._concurrency = concurrency
@@ -225,7 +280,7 @@ class WorkerPool:
     def _work(self) -> None:
         while not self._stopping.is_set():
             try:
-                job = self._queue.claim(self.owner, self._lease)
+                job = self._claim_within_rate_limit()
             except Exception:
                 log.exception("could not claim a job; the database may be down")
                 self._stopping.wait(self._poll_s * 4)
@@ -241,6 +296,21 @@ class WorkerPool:
             finally:
                 with self._lock:
                     self._in_flight.discard(job.id)
+
+    def _claim_within_rate_limit(self) -> Job | None:
+        if self._rate_limit is None:
+            return self._queue.claim(self.owner, self._lease)
+        if not self._queue.has_due():
+            return None
+        wait = self._rate_limit.acquire()
+        if wait > 0:
+            # Waiting here holds no job: the queue keeps its order and other processes see the same limit.
+            self._stopping.wait(min(wait, 1.0))
+            return None
+        job = self._queue.claim(self.owner, self._lease)
+        if job is None:
+            self._rate_limit.refund()  # another worker took the job first
+        return job
 
     def _heartbeat(self) -> None:
         interval = self._lease.total_seconds() / 3

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot import replies
+from bot.listeners.buttons import DeleteButton, VariationButtons
 from bot.listeners.imagine import ImagineCommand
+from bot.listeners.shortcut import ImagineThisShortcut
 
 
-def register(app: App, *, imagine: ImagineCommand) -> None:
-    # Inline, not lazy: the listener only parses and inserts a row, and `process_before_response=True`
-    # answers in well under a millisecond instead of waiting on Bolt's 5-thread pool (DESIGN.md, step 2).
+def register(
+    app: App,
+    *,
+    imagine: ImagineCommand,
+    variations: VariationButtons,
+    delete: DeleteButton,
+    shortcut: ImagineThisShortcut,
+) -> None:
+    # Inline, not lazy: these only parse and insert rows, and `process_before_response=True` answers
+    # in well under a millisecond instead of waiting on Bolt's 5-thread pool (DESIGN.md, step 2).
     app.command("/imagine")(imagine)
+    app.action(replies.REGENERATE)(variations)
+    app.action(replies.USE_REVISED)(variations)
+    app.action(replies.MORE)(variations)
+    # Delete calls Slack (files.delete, chat.delete), so it runs after the ack, lazily.
+    app.action(replies.DELETE)(ack=delete.acknowledge, lazy=[delete.delete])
+    app.shortcut(replies.SHORTCUT)(shortcut.open_modal)
+    app.view(replies.MODAL)(shortcut.submit)

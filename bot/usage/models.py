@@ -52,6 +52,10 @@ class Status(enum.StrEnum):
         return self in (Status.SUCCEEDED, Status.REJECTED, Status.FAILED)
 
 
+# The columns a usage report groups by or sums, besides created_at and team_id.
+_REPORTED = ("user_id", "channel_id", "model", "status", "n", "estimated_cost_usd")
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -76,6 +80,16 @@ class Generation(Base):
     quality: Mapped[str | None] = mapped_column(String(16))
     style: Mapped[str | None] = mapped_column(String(16))
     n: Mapped[int] = mapped_column(Integer, default=1)
+    background: Mapped[str | None] = mapped_column(String(16))  # gpt-image only
+    output_format: Mapped[str | None] = mapped_column(String(8))  # gpt-image only; None is PNG
+
+    # How the job came to be: a command, a button under an earlier result, or the message shortcut.
+    origin: Mapped[str] = mapped_column(String(16), default="command")
+    parent_job_id: Mapped[int | None] = mapped_column(Integer)
+    # `--n 3` on a model that makes one image per call is three jobs sharing the first one's id.
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    group_index: Mapped[int] = mapped_column(Integer, default=1)
+    group_size: Mapped[int] = mapped_column(Integer, default=1)
 
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value)
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -95,6 +109,11 @@ class Generation(Base):
     delivered_channel_id: Mapped[str | None] = mapped_column(String(32))
     delivered_file_ids: Mapped[str | None] = mapped_column(Text)
     response_url_uses: Mapped[int] = mapped_column(Integer, default=0)
+    # The image message's ts (for threads and links) and the ts of the buttons under it (for Delete).
+    delivered_message_ts: Mapped[str | None] = mapped_column(String(32))
+    controls_message_ts: Mapped[str | None] = mapped_column(String(32))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_by: Mapped[str | None] = mapped_column(String(32))
 
     azure_latency_ms: Mapped[int | None] = mapped_column(Integer)
     input_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -106,11 +125,36 @@ class Generation(Base):
         # The claim query: the next due queued job, or a running one whose lease ran out.
         Index("ix_generations_claim", "status", "not_before"),
         Index("ix_generations_lease", "status", "lease_expires_at"),
-        # Reports and per-user limits read by team/user and time.
-        Index("ix_generations_team_created", "team_id", "created_at"),
+        # Per-user limits read by user and time.
         Index("ix_generations_user_created", "user_id", "created_at"),
+        # Usage reports (bot/usage/report.py) read a created_at window, for everyone or for one team,
+        # from the index alone: it holds every column a report sums or groups by.
+        Index("ix_generations_report", "created_at", *_REPORTED),
+        Index("ix_generations_team_report", "team_id", "created_at", *_REPORTED),
+        Index("ix_generations_group", "group_id"),
     )
 
     @property
     def status_enum(self) -> Status:
         return Status(self.status)
+
+
+class RateLimit(Base):
+    """One row per shared limit: locking it serialises every process's admission decision."""
+
+    __tablename__ = "rate_limits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateLimitEvent(Base):
+    """A call admitted under a shared limit; rows older than the window are pruned as they age out."""
+
+    __tablename__ = "rate_limit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_rate_limit_events_name_at", "name", "at"),)

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Set up and run in one step: `python3 dev.py test`, `python3 dev.py serve`, `python3 dev.py check`.
+
+On first use it creates `.venv` and installs the project with its development tools; it reinstalls
+whenever `pyproject.toml` changes. Every other argument is passed through to the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+BOT_COMMANDS = {"serve", "web", "worker", "migrate", "report", "demo", "purge"}
+USAGE = """usage: python3 dev.py TASK [ARGS...]
+
+tasks:
+  test     run the test suite (pytest; extra arguments go to pytest)
+  check    lint, format check and strict type check (ruff, mypy)
+  bench    run the benchmarks and print their table
+  serve    run the bot: Slack listener and workers in one process (reads .env)
+  web, worker, migrate, report, demo, purge
+           the other imagine-bot commands (see README.md)
+"""
+
+
+def ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print("dev.py: creating .venv …", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / ".installed-from"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print("dev.py: installing the project and its development tools into .venv …", file=sys.stderr)
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--editable", f"{ROOT}[dev]"], check=True)
+    stamp.write_text(digest)
+
+
+def run(*command: str) -> int:
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    task, args = argv[0], argv[1:]
+    if task not in BOT_COMMANDS | {"test", "check", "bench"}:
+        print(f"dev.py: unknown task {task!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    ensure_environment()
+    python = str(PYTHON)
+    if task == "test":
+        return run(python, "-m", "pytest", *args)
+    if task == "check":
+        for step in (
+            [python, "-m", "ruff", "check", "bot", "tests", "bench", "dev.py"],
+            [python, "-m", "ruff", "format", "--check", "bot", "tests", "bench", "dev.py"],
+            [python, "-m", "mypy", "bot"],
+        ):
+            if code := run(*step):
+                return code
+        return 0
+    if task == "bench":
+        return run(python, "-m", "bench", *args)
+    return run(python, "-m", "bot", task, *args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
