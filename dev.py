@@ -21,7 +21,7 @@ BOT_COMMANDS = {"serve", "web", "worker", "migrate", "report", "demo", "purge"}
 USAGE = """usage: python3 dev.py TASK [ARGS...]
 
 tasks:
-  test     run the test suite (pytest; extra arguments go to pytest)
+  test     run the test suite in 4 parallel workers (pytest; extra arguments go to pytest)
   check    lint, format check and strict type check (ruff, mypy)
   bench    run the benchmarks and print their table
   serve    run the bot: Slack listener and workers in one process (reads .env)
@@ -62,7 +62,10 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     python = str(PYTHON)
     if task == "test":
-        return run(python, "-m", "pytest", *args)
+        # Most end-to-end time is spent waiting on the bot's processes, so four workers help even on
+        # two cores. Pass `-n 0` to run in one process (e.g. with a debugger).
+        parallel = [] if any(a == "-n" or a.startswith("-n") for a in args) else ["-n", "4"]
+        return run(python, "-m", "pytest", *parallel, *args)
     if task == "check":
         for step in (
             [python, "-m", "ruff", "check", "bot", "tests", "bench", "dev.py"],

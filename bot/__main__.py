@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--until", help="the same forms; a bare date includes that whole day (default now)")
     report.add_argument("--by", choices=["user", "channel", "day", "model"], default="user")
     report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    purge = commands.add_parser("purge", help="erase old prompts (PROMPT_RETENTION_DAYS); counts and costs remain")
+    purge.add_argument("--older-than", type=int, metavar="DAYS", help="default: PROMPT_RETENTION_DAYS")
     demo = commands.add_parser("demo", help="try it in a browser: the real bot between Slack and Azure emulators")
     demo.add_argument("--port", type=int, default=8080, help="the web page's port on 127.0.0.1 (default 8080)")
     demo.add_argument("--model", choices=["dall-e-3", "gpt-image-1", "dall-e-2"], default="dall-e-3")
@@ -82,6 +84,23 @@ def _report(args: argparse.Namespace, database_url: str) -> None:
     sys.stdout.write(FORMATS[args.format](report, Grouping(args.by)))
 
 
+def _purge(days: int | None, database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.database import create_database_engine
+    from bot.jobs.queue import JobQueue
+
+    if days is None or days < 1:
+        print("imagine-bot: purge: set PROMPT_RETENTION_DAYS or pass --older-than DAYS (1 or more)", file=sys.stderr)
+        raise SystemExit(2)
+    engine = create_database_engine(database_url)
+    try:
+        erased = JobQueue(engine).purge_prompts(datetime.now(UTC) - timedelta(days=days))
+    finally:
+        engine.dispose()
+    print(f"Erased the prompts of {erased} request(s) finished more than {days} days ago.")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     from bot.logs import configure_logging
@@ -102,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         core = _load(CoreSettings)
         configure_logging(core.log_level, json_lines=core.log_json)
         _report(args, core.database_url)
+        return
+
+    if args.command == "purge":
+        core = _load(CoreSettings)
+        configure_logging(core.log_level, json_lines=core.log_json)
+        _purge(args.older_than or core.prompt_retention_days, core.database_url)
         return
 
     if args.command == "migrate":

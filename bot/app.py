@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import SecretStr
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
@@ -26,18 +27,23 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot import listeners, slack_compat
+from bot.charts_http import ChartEndpoint, chart_signing_key
 from bot.database import create_database_engine
 from bot.delivery import SlackDelivery, slack_retry_handlers
+from bot.http_guard import SlackRequestGuard
 from bot.images.azure import AzureOpenAIImages
 from bot.intake import Intake
-from bot.jobs.queue import JobQueue
+from bot.jobs.queue import JobQueue, utc_now
 from bot.jobs.ratelimit import SharedRateLimit
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.worker import JobRunner, WorkerPool
 from bot.listeners.buttons import DeleteButton, VariationButtons
+from bot.listeners.home import AppHome
 from bot.listeners.imagine import ImagineCommand
 from bot.listeners.shortcut import ImagineThisShortcut
+from bot.listeners.usage import UsageCommand
 from bot.settings import Settings
+from bot.usage.limits import Limits
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -93,13 +99,28 @@ def build_slack_app(components: Components, *, on_enqueued: Callable[[], None]) 
     except BoltError as error:
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN at start-up: {_first_line(error)}") from None
     app.error(_log_unhandled_error)
-    intake = Intake(components.queue, settings.deployments, on_enqueued=on_enqueued)
+    limits = settings.limits
+    intake = Intake(
+        components.queue,
+        settings.deployments,
+        limits=Limits(components.engine, limits) if limits.any else None,
+        prices=settings.image_prices,
+        on_enqueued=on_enqueued,
+    )
+    usage = UsageCommand(components.engine, limits, is_admin=settings.admins.__contains__)
+    charts = ChartEndpoint(components.engine, chart_signing_key(settings.slack_signing_secret))
+
+    def chart_url(team_id: str) -> str | None:
+        # Slack fetches an image block's picture itself: without a public address there is none to give.
+        return charts.url_for(settings.public_url, team_id, utc_now()) if settings.public_url else None
+
     listeners.register(
         app,
-        imagine=ImagineCommand(intake),
+        imagine=ImagineCommand(intake, usage),
         variations=VariationButtons(intake),
         delete=DeleteButton(intake, is_admin=settings.admins.__contains__),
         shortcut=ImagineThisShortcut(intake),
+        home=AppHome(components.engine, limits, is_admin=settings.admins.__contains__, chart_url=chart_url),
     )
     return app
 
@@ -127,6 +148,7 @@ def build_worker_pool(components: Components) -> WorkerPool:
             http=components.http,
             timeout_s=settings.azure_timeout_seconds,
             poll_interval_s=settings.azure_poll_seconds,
+            max_image_bytes=settings.max_image_bytes,
         )
         for name, model in settings.deployments.items()
     }
@@ -147,6 +169,7 @@ def build_worker_pool(components: Components) -> WorkerPool:
             owner=owner,
             deadline=timedelta(minutes=settings.job_deadline_minutes),
             prices=settings.image_prices,
+            hash_prompts=settings.store_prompts == "hash",
         ),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,
@@ -175,8 +198,17 @@ class HealthCheck:
         return all(v == "ok" for v in checks.values()), checks
 
 
-def build_wsgi(slack_app: App | None, health: HealthCheck) -> WSGIApplication:
-    slack_handler = SlackRequestHandler(slack_app) if slack_app is not None else None
+def build_wsgi(
+    slack_app: App | None, health: HealthCheck, *, signing_secret: SecretStr | None = None
+) -> WSGIApplication:
+    """`/healthz` unsigned; `/slack/events` only through the guard (size, content type, signature, shape)."""
+    slack_handler: WSGIApplication | None = None
+    if slack_app is not None:
+        if signing_secret is None:
+            raise ValueError("the Slack endpoint needs the signing secret")
+        slack_handler = SlackRequestGuard(
+            SlackRequestHandler(slack_app), signing_secret=signing_secret, max_body_bytes=MAX_REQUEST_BODY_BYTES
+        )
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -213,7 +245,11 @@ def run(settings: Settings, *, web: bool, workers: bool) -> None:
 
         socket_mode = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
     # The HTTP listener always runs: /healthz for the platform, /slack/events unless Socket Mode.
-    wsgi = build_wsgi(slack_app if socket_mode is None else None, HealthCheck(components.queue, pool))
+    wsgi = build_wsgi(
+        slack_app if socket_mode is None else None,
+        HealthCheck(components.queue, pool),
+        signing_secret=settings.slack_signing_secret,
+    )
     server = create_server(
         wsgi,
         host=settings.host,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from bot.jobs.queue import Job, JobQueue, NewJob
 from bot.request import Family, ImageRequest
+from bot.usage.limits import LimitReached, Limits
+from bot.usage.pricing import PriceTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,15 @@ class Intake:
         queue: JobQueue,
         deployments: Mapping[str, str],
         *,
+        limits: Limits | None = None,
+        prices: PriceTable | None = None,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         if not deployments:
             raise ValueError("at least one deployment is needed")
         self.queue = queue
+        self.limits = limits
+        self._prices = prices or PriceTable()
         self.deployments = {name: Deployment(name, model) for name, model in deployments.items()}
         self.default = next(iter(self.deployments.values()))
         self._on_enqueued = on_enqueued
@@ -64,9 +70,22 @@ class Intake:
         return self.deployments.get(request.deployment or "", self.default)
 
     def submit(self, request: ImageRequest, origin: Origin) -> tuple[list[Job], bool]:
-        """Queue the request's jobs; returns (jobs, created). A repeated trigger_id creates nothing."""
+        """Queue the request's jobs; returns (jobs, created). A repeated trigger_id creates nothing.
+
+        Raises `LimitReached` when one of the configured limits refuses the request; nothing is queued then.
+        """
         deployment = self.deployment_for(request)
         copies = request.n if request.n > deployment.images_per_call else 1
+        if self.limits is not None:
+            blocked = self.limits.check(
+                team_id=origin.team_id,
+                user_id=origin.user_id,
+                channel_id=origin.channel_id,
+                images=request.n,
+                estimated_cost=self._prices.estimate(deployment.model, request.size, request.quality, request.n),
+            )
+            if blocked is not None:
+                raise LimitReached(blocked)
         new = NewJob(
             team_id=origin.team_id,
             channel_id=origin.channel_id,

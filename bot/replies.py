@@ -8,15 +8,22 @@ Raw exception text never appears here: errors arrive as typed values and are des
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.images import ContentRejected, ImageGenerationError, ImageResult, Misconfigured, RateLimited
 from bot.request import ImageRequest, RequestError, help_examples, usage_help
+from bot.usage.chart import sparkline
 
 if TYPE_CHECKING:
     from bot.intake import Deployment
+    from bot.usage.chart import DayFigures
+    from bot.usage.figures import Tally, UserFigures
+    from bot.usage.limits import Blocked, LimitSettings
+    from bot.usage.models import Generation
+    from bot.usage.report import Report
 
 Message = dict[str, Any]
 
@@ -24,6 +31,11 @@ Message = dict[str, Any]
 # would bury the image; the full prompt stays in the usage row.
 _MAX_ECHO_CHARS = 2500
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# Slack ids as Slack sends them. Only such an id is put inside <@…> or <#…>: anything else is escaped,
+# so even a forged id cannot close the mention and open a broadcast or a link.
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+# A prompt may contain a URL; a preview of it in the channel would be the bot vouching for it.
+NO_UNFURL: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
 
 
 def escape(text: str) -> str:
@@ -41,6 +53,14 @@ def _echo(text: str) -> str:
 
 def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in _echo(text).splitlines() or [""])
+
+
+def _user(user_id: str) -> str:
+    return f"<@{user_id}>" if _SLACK_ID.fullmatch(user_id) else escape(user_id)
+
+
+def _channel(channel_id: str) -> str:
+    return f"<#{channel_id}>" if _SLACK_ID.fullmatch(channel_id) else escape(channel_id)
 
 
 def _options(request: ImageRequest, model: str) -> str:
@@ -97,7 +117,7 @@ def help_message(deployments: Mapping[str, Deployment], default: str) -> dict[st
     blocks.append({"type": "divider"})
     reference = usage_help(families if len(families) > 1 else deployments[default].family)
     blocks.append(_section(f"```{escape(reference)}```"))
-    return {"response_type": "ephemeral", "text": "How to use /imagine", "blocks": blocks}
+    return {"response_type": "ephemeral", "text": "How to use /imagine", "blocks": blocks, **NO_UNFURL}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -119,7 +139,7 @@ def image_comment(user_id: str, request: ImageRequest, model: str, result: Image
         revised = f"*Prompt the model used:*\n{_quote(result.revised_prompt)}"
     else:
         revised = f"_{escape(model)} does not revise prompts: the image was made from the prompt as written._"
-    return f"<@{user_id}> imagined:\n{_quote(request.prompt)}\n{revised}\n{_options(request, model)}"
+    return f"{_user(user_id)} imagined:\n{_quote(request.prompt)}\n{revised}\n{_options(request, model)}"
 
 
 def alt_text(request: ImageRequest) -> str:
@@ -135,7 +155,7 @@ def image_title(request: ImageRequest) -> str:
 
 
 def _ephemeral(text: str) -> Message:
-    return {"response_type": "ephemeral", "replace_original": True, "text": text}
+    return {"response_type": "ephemeral", "replace_original": True, "text": text, **NO_UNFURL}
 
 
 def generating(request: ImageRequest, job_id: int) -> Message:
@@ -143,8 +163,8 @@ def generating(request: ImageRequest, job_id: int) -> Message:
 
 
 def delivered(channel_id: str, job_id: int, *, fallback_dm: bool, group_note: str | None = None) -> Message:
-    where = "in a direct message to you" if fallback_dm else f"in <#{channel_id}>"
-    what = f"Your image ({group_note})" if group_note else "Your image"
+    where = "in a direct message to you" if fallback_dm else f"in {_channel(channel_id)}"
+    what = f"Your image ({escape(group_note)})" if group_note else "Your image"
     return _ephemeral(f":white_check_mark: {what} is posted {where} (job {job_id}).")
 
 
@@ -200,10 +220,10 @@ def internal_error(job_id: int) -> Message:
 
 def not_postable(channel_id: str, reason: str, job_id: int) -> Message:
     if reason == "is_archived":
-        why = f"<#{channel_id}> is archived"
+        why = f"{_channel(channel_id)} is archived"
         fix = "Unarchive it, or run `/imagine` in another channel."
     else:
-        why = f"I am not a member of <#{channel_id}>"
+        why = f"I am not a member of {_channel(channel_id)}"
         fix = "Invite me with `/invite @imagine` (or the channel's Integrations tab), then try again."
     return _ephemeral(
         f":envelope: I made your image but could not post it because {why}, so I sent it to you "
@@ -242,15 +262,14 @@ def controls(job_id: int, *, has_revised_prompt: bool, group_note: str | None = 
         "deny": {"type": "plain_text", "text": "Keep it"},
     }
     buttons.append(delete)
-    context = f"job {job_id}" + (f" · {group_note}" if group_note else "")
+    context = f"job {job_id}" + (f" · {escape(group_note)}" if group_note else "")
     return {
         "text": f"Regenerate, vary or delete the image above (job {job_id})",
         "blocks": [
             {"type": "actions", "block_id": f"imagine_controls_{job_id}", "elements": buttons},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
         ],
-        "unfurl_links": False,
-        "unfurl_media": False,
+        **NO_UNFURL,
     }
 
 
@@ -265,6 +284,7 @@ def click_queued(action: str, job_ids: Sequence[int], position: int) -> Message:
     return {
         "response_type": "ephemeral",
         "replace_original": False,
+        **NO_UNFURL,
         "text": f":art: {verb.get(action, 'Working')}… queued as {jobs}{line}.",
     }
 
@@ -273,6 +293,7 @@ def job_gone(job_id: int) -> Message:
     return {
         "response_type": "ephemeral",
         "replace_original": False,
+        **NO_UNFURL,
         "text": f":wastebasket: That image (job {job_id}) no longer exists, so there is nothing to work from. "
         "Start again with `/imagine`.",
     }
@@ -282,6 +303,7 @@ def no_revised_prompt(job_id: int) -> Message:
     return {
         "response_type": "ephemeral",
         "replace_original": False,
+        **NO_UNFURL,
         "text": f"Job {job_id} has no revised prompt to use; try *Regenerate* instead.",
     }
 
@@ -290,12 +312,18 @@ def delete_forbidden(owner_id: str, job_id: int) -> Message:
     return {
         "response_type": "ephemeral",
         "replace_original": False,
-        "text": f":lock: Only <@{owner_id}>, who asked for this image, or an admin can delete it (job {job_id}).",
+        **NO_UNFURL,
+        "text": f":lock: Only {_user(owner_id)}, who asked for this image, or an admin can delete it (job {job_id}).",
     }
 
 
 def deleted(job_id: int) -> Message:
-    return {"response_type": "ephemeral", "replace_original": False, "text": f":wastebasket: Deleted job {job_id}."}
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":wastebasket: Deleted job {job_id}.",
+        **NO_UNFURL,
+    }
 
 
 # --- the "Imagine this" message shortcut ----------------------------------------------------------
@@ -365,3 +393,221 @@ def _select(
     if optional:
         block["optional"] = True
     return block
+
+
+# --- limits and usage -----------------------------------------------------------------------------
+
+_LIMIT_NAMES = {
+    "channel": "This channel is not open for /imagine",
+    "daily_images": "You have reached your daily image limit",
+    "in_flight": "You already have as many images in progress as allowed",
+    "monthly_budget": "This workspace has used its monthly image budget",
+}
+
+
+def limit_reached(blocked: Blocked) -> str:
+    what = _LIMIT_NAMES.get(blocked.limit, "A usage limit stops this request")
+    if blocked.limit == "channel":
+        detail = f"Try {blocked.allowed}." if blocked.allowed != "other channels" else "Try another channel."
+    else:
+        detail = f"Now at {blocked.current}; the limit is {blocked.allowed}."
+    if blocked.resets_at is not None:
+        stamp = int(blocked.resets_at.timestamp())
+        detail += (
+            f" It resets <!date^{stamp}^{{date_short_pretty}} at {{time}}|at {blocked.resets_at:%Y-%m-%d %H:%M} UTC>."
+        )
+    elif blocked.limit == "in_flight":
+        detail += " Try again when one of them is posted."
+    return f":no_entry: {what}. {detail} Nothing was queued."
+
+
+def limit_reached_message(blocked: Blocked) -> Message:
+    return {"response_type": "ephemeral", "replace_original": False, "text": limit_reached(blocked), **NO_UNFURL}
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _tally(tally: Tally) -> str:
+    return f"{tally.images} image{'s' if tally.images != 1 else ''} · {_money(tally.cost_usd)}"
+
+
+def _usage_lines(figures: UserFigures, limits: LimitSettings, spent_this_month: Decimal | None) -> list[str]:
+    lines = [
+        "*Your /imagine usage* (UTC days, estimated cost)",
+        f"Today: {_tally(figures.today)}",
+        f"Last 7 days: {_tally(figures.last_7_days)}",
+        f"Last 30 days: {_tally(figures.last_30_days)}",
+    ]
+    left = []
+    if limits.images_per_user_per_day is not None:
+        remaining = max(0, limits.images_per_user_per_day - figures.requested_today)
+        left.append(f"{remaining} of {limits.images_per_user_per_day} images left today")
+    if limits.jobs_in_flight_per_user is not None:
+        left.append(f"{figures.in_flight} of {limits.jobs_in_flight_per_user} jobs in progress")
+    if limits.monthly_budget_usd is not None and spent_this_month is not None:
+        remaining_budget = max(Decimal(0), limits.monthly_budget_usd - spent_this_month)
+        left.append(
+            f"workspace budget {_money(remaining_budget)} of {_money(limits.monthly_budget_usd)} left this month"
+        )
+    lines.append("Limits: " + (" · ".join(left) if left else "none set"))
+    return lines
+
+
+def usage_for_user(figures: UserFigures, limits: LimitSettings, spent_this_month: Decimal | None) -> dict[str, Any]:
+    text = "\n".join(_usage_lines(figures, limits, spent_this_month))
+    return {"response_type": "ephemeral", "text": text, **NO_UNFURL}
+
+
+def _ranking(report: Report, mention: Callable[[str], str], top: int) -> str:
+    rows = sorted(report.rows, key=lambda r: (-r.images, r.key))[:top]
+    return "\n".join(f"{mention(r.key)}: {r.images} · {_money(r.estimated_cost_usd)}" for r in rows) or "—"
+
+
+def _workspace_totals(report: Report) -> str:
+    totals = report.totals
+    return (
+        f"{totals.images} images · {_money(totals.estimated_cost_usd)} · "
+        f"{totals.failed} failed · {totals.rejected} rejected by the content policy"
+    )
+
+
+_CSV_HINT = "`/imagine usage csv` sends you every person's figures as a CSV file."
+
+
+def usage_for_admin(
+    mine: dict[str, Any], by_user: Report, by_channel: Report, by_model: Report, *, top: int = 5
+) -> dict[str, Any]:
+    workspace = (
+        f"*Workspace, last 30 days*: {_workspace_totals(by_user)}\n"
+        f"*Top people*\n{_ranking(by_user, _user, top)}\n"
+        f"*Top channels*\n{_ranking(by_channel, _channel, top)}\n"
+        f"*By model*\n{_ranking(by_model, escape, top)}\n"
+        f"{_CSV_HINT}"
+    )
+    return {"response_type": "ephemeral", "text": f"{mine['text']}\n\n{workspace}", **NO_UNFURL}
+
+
+def csv_on_its_way() -> str:
+    return ":inbox_tray: I'm sending you the workspace's usage as a CSV file by direct message."
+
+
+def admins_only() -> str:
+    return ":lock: Only admins can see the workspace's usage. `/imagine usage` shows your own."
+
+
+def prompt_not_kept(job_id: int) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":see_no_evil: This workspace does not keep prompts once an image is made, so job {job_id} "
+        "cannot be repeated. Start again with `/imagine`.",
+        **NO_UNFURL,
+    }
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+_HOME_PROMPT_CHARS = 80  # one line on the Home tab; the full prompt is in the channel's post
+_JOB_STATUS = {
+    "queued": ":hourglass_flowing_sand: queued",
+    "running": ":art: in progress",
+    "succeeded": ":white_check_mark: posted",
+    "rejected": ":no_entry_sign: blocked by the content policy",
+    "failed": ":warning: failed",
+}
+_HOW_TO_USE = (
+    "*How to use:* type `/imagine` and a description in any channel, e.g. "
+    "`/imagine a lighthouse at dusk, oil painting`. `/imagine help` lists every option; "
+    "`/imagine usage` shows these figures anywhere."
+)
+
+
+def _recent_job(job: Generation) -> list[dict[str, Any]]:
+    """The prompt, then a small grey line with what became of it, where and when."""
+    # An erased (purged) or hashed prompt says so rather than showing "" or a fingerprint.
+    if not job.prompt or job.prompt.startswith("sha256:"):
+        prompt = "_(prompt not kept)_"
+    else:
+        flat = " ".join(job.prompt.split())  # one line, even for a multi-line prompt
+        short = flat if len(flat) <= _HOME_PROMPT_CHARS else flat[: _HOME_PROMPT_CHARS - 1].rstrip() + "…"
+        prompt = f"*{escape(short)}*"
+    if job.deleted_at is not None:
+        status = ":wastebasket: deleted"
+    else:
+        status = _JOB_STATUS.get(job.status) or escape(job.status)
+        if job.status == "succeeded" and job.n > 1:
+            status += f" ({job.n} images)"
+    stamp = int(job.created_at.timestamp())
+    when = f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{job.created_at:%Y-%m-%d %H:%M} UTC>"
+    details = f"{status} · in {_channel(job.channel_id)} · {when}"
+    return [_section(prompt), {"type": "context", "elements": [{"type": "mrkdwn", "text": details}]}]
+
+
+def home_view(
+    figures: UserFigures,
+    limits: LimitSettings,
+    spent_this_month: Decimal | None,
+    recent: Sequence[Generation],
+    *,
+    workspace: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The App Home tab: the person's figures and limits, their latest jobs, a hint; admins get `workspace`."""
+    jobs = [block for job in recent for block in _recent_job(job)] or [
+        _section("_Nothing yet. Your images will be listed here once you have made some._")
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your /imagine"}},
+        _section("\n".join(_usage_lines(figures, limits, spent_this_month))),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _HOW_TO_USE}]},
+        {"type": "divider"},
+        _section("*Your recent images*"),
+        *jobs,
+        *workspace,
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def home_workspace(
+    by_user: Report, by_channel: Report, *, chart_url: str | None, daily: Sequence[DayFigures], top: int = 5
+) -> list[dict[str, Any]]:
+    """The admins' part of the Home tab: 30-day totals, top people and channels, and the daily chart.
+
+    The chart is an image Slack fetches from `chart_url`; without one (no PUBLIC_URL) it is a sparkline.
+    """
+    totals = by_user.totals
+    blocks: list[dict[str, Any]] = [
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": "Workspace, last 30 days"}},
+        _section(_workspace_totals(by_user)),
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Top people*\n{_ranking(by_user, _user, top)}"[:2000]},
+                {"type": "mrkdwn", "text": f"*Top channels*\n{_ranking(by_channel, _channel, top)}"[:2000]},
+            ],
+        },
+    ]
+    if chart_url is not None:
+        blocks.append(
+            {
+                "type": "image",
+                "image_url": chart_url,
+                "alt_text": f"Bar chart of images per day and line of estimated cost per day over the last 30 days: "
+                f"{totals.images} images, {_money(totals.estimated_cost_usd)} in all.",
+                "title": {"type": "plain_text", "text": "Images and estimated cost per day (UTC)"},
+            }
+        )
+    else:
+        line = sparkline([day.images for day in daily])
+        peak = max((day.images for day in daily), default=0)
+        blocks.append(_section(f"*Images per day*, oldest first (peak {peak})\n`{line}`"))
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "Set `PUBLIC_URL` to see this as a chart with costs."}],
+            }
+        )
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _CSV_HINT}]})
+    return blocks

@@ -8,12 +8,14 @@ Secrets are `SecretStr`, so they print as `**********` in reprs, logs and valida
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.request import Family
+from bot.usage.limits import LimitSettings
 from bot.usage.pricing import OVERRIDE_EXAMPLE, PriceTable
 
 _CONFIG = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
@@ -24,8 +26,10 @@ class CoreSettings(BaseSettings):
 
     model_config = _CONFIG
 
+    # Not a SecretStr (SQLAlchemy and Alembic take the text), but kept out of reprs: it may hold a password.
     database_url: str = Field(
         "sqlite:///imagine.sqlite3",
+        repr=False,
         description="a SQLAlchemy URL, e.g. sqlite:///imagine.sqlite3 or "
         "postgresql+psycopg://user:password@host:5432/dbname",
     )
@@ -35,6 +39,12 @@ class CoreSettings(BaseSettings):
         "INFO", description="one of DEBUG, INFO, WARNING, ERROR"
     )
     log_json: bool = Field(False, description="true for one JSON object per log line")
+    store_prompts: Literal["keep", "hash"] = Field(
+        "keep", description="keep, or hash (prompts are replaced by their SHA-256 once the job is done)"
+    )
+    prompt_retention_days: int | None = Field(
+        None, ge=1, description="days after which `imagine-bot purge` erases prompts, e.g. 90"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -69,6 +79,9 @@ class Settings(CoreSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", description="the Slack Web API base URL, e.g. https://slack.com/api/"
     )
+    public_url: str | None = Field(
+        None, description="the bot's public base URL, as in manifest.yml, e.g. https://bot.example.com"
+    )
 
     azure_openai_endpoint: str = Field(description="the resource endpoint, e.g. https://my-resource.openai.azure.com")
     azure_openai_api_key: SecretStr = Field(description="a key from the resource's Keys and Endpoint page")
@@ -86,6 +99,12 @@ class Settings(CoreSettings):
         "e.g. gpt-image=gpt-image-1,dalle2=dall-e-2",
     )
     admin_user_ids: str = Field("", description="Slack user ids of admins, separated by commas, e.g. U012ABCDEF")
+    admins_exempt_from_limits: bool = Field(True, description="true or false")
+    limit_images_per_user_per_day: int | None = Field(None, ge=1, description="a number of images, e.g. 50")
+    limit_jobs_in_flight_per_user: int | None = Field(None, ge=1, description="a number of jobs, e.g. 3")
+    monthly_budget_usd: Decimal | None = Field(None, gt=0, description="US dollars per month, e.g. 100")
+    allowed_channels: str = Field("", description="channel ids separated by commas, e.g. C012ABCDEF,C034GHIJKL")
+    denied_channels: str = Field("", description="channel ids separated by commas, e.g. C012ABCDEF")
 
     azure_rpm_limit: int | None = Field(
         None, ge=1, le=100_000, description="Azure's requests-per-minute quota for the deployment, e.g. 6"
@@ -108,6 +127,13 @@ class Settings(CoreSettings):
     azure_poll_seconds: float = Field(
         1.0, gt=0, le=30, description="seconds between dall-e-2 status polls when Azure gives no hint"
     )
+    # Azure's PNGs are a few MB at most; the cap keeps a wrong or hostile image URL from filling memory.
+    max_image_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=200 * 1024 * 1024,
+        description="the largest image download in bytes, 1 MB to 200 MB, e.g. 20971520 (20 MB)",
+    )
     # Kept as text and parsed by a validator: typed as a dict, pydantic-settings would decode the JSON
     # itself and stop start-up with a traceback (SettingsError) instead of the one-line message.
     image_prices_json: str | None = Field(
@@ -127,7 +153,18 @@ class Settings(CoreSettings):
 
     @property
     def admins(self) -> frozenset[str]:
-        return frozenset(part.strip() for part in self.admin_user_ids.split(",") if part.strip())
+        return _ids(self.admin_user_ids)
+
+    @property
+    def limits(self) -> LimitSettings:
+        return LimitSettings(
+            images_per_user_per_day=self.limit_images_per_user_per_day,
+            jobs_in_flight_per_user=self.limit_jobs_in_flight_per_user,
+            monthly_budget_usd=self.monthly_budget_usd,
+            allowed_channels=_ids(self.allowed_channels),
+            denied_channels=_ids(self.denied_channels),
+            exempt_users=self.admins if self.admins_exempt_from_limits else frozenset(),
+        )
 
     @property
     def image_prices(self) -> PriceTable:
@@ -156,6 +193,14 @@ class Settings(CoreSettings):
             raise ValueError("is not an http(s) URL")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # an empty PUBLIC_URL= line in .env means "not set"
+        # No trailing slash, so paths can be appended as they are; http:// is for the emulators.
+        return cls._http_url(value.strip()).rstrip("/")
+
     @field_validator("image_model")
     @classmethod
     def _known_model(cls, value: str) -> str:
@@ -179,6 +224,14 @@ class Settings(CoreSettings):
                 raise ValueError("not a Slack user id")
         return value
 
+    @field_validator("allowed_channels", "denied_channels")
+    @classmethod
+    def _channel_ids(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", part.strip()):
+                raise ValueError("not a Slack channel id")
+        return value
+
     @field_validator("image_prices_json")
     @classmethod
     def _price_overrides(cls, value: str | None) -> str | None:
@@ -186,6 +239,10 @@ class Settings(CoreSettings):
             PriceTable.from_json(value)
             return value
         return None  # an empty IMAGE_PRICES_JSON= line in .env means "no overrides"
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
 def _name_value_pairs(text: str) -> dict[str, str]:

@@ -66,6 +66,10 @@ class LoopbackServer:
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
 
+    def take_over(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Claim a connection before its body is read (a WebSocket upgrade); True when it was handled."""
+        return False
+
     @property
     def url(self) -> str:
         if self._server is None:
@@ -82,6 +86,8 @@ class LoopbackServer:
             disable_nagle_algorithm = True
 
             def _serve(self) -> None:
+                if emulator.take_over(self):
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = Request(self.command, self.path, dict(self.headers.items()), body)

@@ -5,6 +5,8 @@ Every contract here comes from `shared/reference/slack-platform.md`:
 * §1.1–1.2 — `send_command` builds the slash-command form body field for field and signs it
   `v0=HMAC-SHA256(secret, "v0:{ts}:{body}")`; `signature()` reproduces Slack's official test vector.
 * §4.7 — `send_interaction` posts `payload=<url-quoted JSON>`, signed the same way.
+* §4.7 — `send_event` posts an Events API `event_callback` (e.g. `app_home_opened`) as a JSON body,
+  signed the same way; the envelope's fields are those Bolt's own tests send.
 * §1.5 — a `response_url` takes a JSON POST without auth, at most 5 times within 30 minutes.
 * §3.1 — `chat.postMessage`: errors are HTTP 200 `{"ok": false}`; `chat:write.public` lets the bot post
   to public channels it has not joined, but private channels and DMs need membership.
@@ -57,7 +59,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -259,17 +261,6 @@ def _describe(predicate: Callable[[], object]) -> str:
     return getattr(predicate, "__qualname__", None) or repr(predicate)
 
 
-class _UpgradingHandler(BaseHTTPRequestHandler):
-    """Put in front of LoopbackServer's handler, which only sees whole requests: a Socket Mode
-    `GET /socket/<id>` needs the connection itself. Anything the emulator declines goes on as usual."""
-
-    emulator: SlackEmulator
-
-    def do_GET(self) -> None:
-        if not self.emulator._take_over_socket(self):
-            super().do_GET()  # type: ignore[misc]  # LoopbackServer's handler, the next class in the MRO
-
-
 class SlackEmulator(LoopbackServer):
     """Slack's Web API, `response_url`s and request sender on one loopback port.
 
@@ -370,14 +361,9 @@ class SlackEmulator(LoopbackServer):
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
-    def start(self) -> Self:
-        super().start()
-        server = self._server
-        assert server is not None
-        # Swapped in before anyone knows the port; the server reads the class per connection.
-        base = cast("type[BaseHTTPRequestHandler]", server.RequestHandlerClass)
-        server.RequestHandlerClass = type("SlackHandler", (_UpgradingHandler, base), {"emulator": self})
-        return self
+    def take_over(self, handler: BaseHTTPRequestHandler) -> bool:
+        # A Socket Mode `GET /socket/<id>` needs the connection itself, not a whole request.
+        return handler.command == "GET" and self._take_over_socket(handler)
 
     def stop(self) -> None:
         super().stop()  # no new connections; then end the open sockets, whose threads would linger
@@ -552,6 +538,34 @@ class SlackEmulator(LoopbackServer):
             timeout,
         )
 
+    def send_event(self, bot_url: str, event: dict[str, Any], *, timeout: float = 10.0) -> SentRequest:
+        """POST a signed Events API callback wrapping `event` (§4.7), as `application/json`.
+
+        `event_ts` is added when the event has none; events carry no response_url or trigger_id.
+        """
+        now = self._clock()
+        body = {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": {"event_ts": f"{now:.6f}", **event},
+            "type": "event_callback",
+            "event_id": self._next_id("Ev"),
+            "event_time": int(now),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        encoded = json.dumps(body).encode("utf-8")
+        return self._post_signed(bot_url, encoded, "", "", timeout, content_type="application/json")
+
     # ------------------------------------------------------------------ Socket Mode (§4.5)
 
     def send_command_socket(
@@ -684,10 +698,17 @@ class SlackEmulator(LoopbackServer):
                 self._changed()
 
     def _post_signed(
-        self, bot_url: str, body: bytes, response_url: str, trigger_id: str, timeout: float
+        self,
+        bot_url: str,
+        body: bytes,
+        response_url: str,
+        trigger_id: str,
+        timeout: float,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> SentRequest:
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
             **self.sign(body),
         }

@@ -134,6 +134,9 @@ class Outcome:
     output_tokens: int | None = None
     total_tokens: int | None = None
     estimated_cost_usd: Decimal | None = None
+    # STORE_PROMPTS=hash: what to keep instead of the prompts once the job is done.
+    prompt_kept: str | None = None
+    revised_prompt_kept: str | None = None
 
 
 class JobQueue:
@@ -312,24 +315,25 @@ class JobQueue:
     def finish(self, job_id: int, owner: str, outcome: Outcome) -> bool:
         if not outcome.status.is_final:
             raise ValueError(f"{outcome.status} is not a final status")
-        return (
-            self._update(
-                and_(Generation.id == job_id, *self._owned_by(owner)),
-                status=outcome.status.value,
-                finished_at=self._clock(),
-                lease_owner=None,
-                lease_expires_at=None,
-                error_code=outcome.error_code,
-                error_detail=outcome.error_detail,
-                revised_prompt=outcome.revised_prompt,
-                azure_latency_ms=outcome.azure_latency_ms,
-                input_tokens=outcome.input_tokens,
-                output_tokens=outcome.output_tokens,
-                total_tokens=outcome.total_tokens,
-                estimated_cost_usd=outcome.estimated_cost_usd,
-            )
-            == 1
-        )
+        values: dict[str, object] = {
+            "status": outcome.status.value,
+            "finished_at": self._clock(),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "error_code": outcome.error_code,
+            "error_detail": outcome.error_detail,
+            "revised_prompt": outcome.revised_prompt,
+            "azure_latency_ms": outcome.azure_latency_ms,
+            "input_tokens": outcome.input_tokens,
+            "output_tokens": outcome.output_tokens,
+            "total_tokens": outcome.total_tokens,
+            "estimated_cost_usd": outcome.estimated_cost_usd,
+        }
+        if outcome.prompt_kept is not None:
+            values["prompt"] = outcome.prompt_kept
+        if outcome.revised_prompt_kept is not None:
+            values["revised_prompt"] = outcome.revised_prompt_kept
+        return self._update(and_(Generation.id == job_id, *self._owned_by(owner)), **values) == 1
 
     def use_response_url(self, job_id: int, *, final: bool) -> bool:
         """Count one post to the job's response_url; False when Slack would refuse it as used up."""
@@ -340,6 +344,14 @@ class JobQueue:
                 response_url_uses=Generation.response_url_uses + 1,
             )
             == 1
+        )
+
+    def purge_prompts(self, before: datetime) -> int:
+        """Erase the prompts of jobs finished before `before`; counts and costs stay for reports."""
+        return self._update(
+            and_(Generation.finished_at < before, Generation.prompt != ""),
+            prompt="",
+            revised_prompt=None,
         )
 
     def position(self, job_id: int) -> int:

@@ -8,6 +8,7 @@ the job back in the queue with a `not_before` and free the worker at once: nothi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -15,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from bot import replies
@@ -44,7 +46,9 @@ class JobRunner:
         deadline: timedelta = timedelta(minutes=30),
         prices: PriceTable | None = None,
         group_wait_s: float = 20.0,
+        hash_prompts: bool = False,
     ) -> None:
+        self._hash_prompts = hash_prompts
         self._group_wait_s = group_wait_s
         if not generators:
             raise ValueError("at least one generator is needed")
@@ -191,6 +195,13 @@ class JobRunner:
         self._tell(job, replies.undeliverable(failure.reason, job.id), final=True)
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
+        if self._hash_prompts:
+            # The prompt was needed until now; from here on only its fingerprint is kept.
+            outcome = replace(
+                outcome,
+                prompt_kept=fingerprint(job.request.prompt),
+                revised_prompt_kept=fingerprint(outcome.revised_prompt) if outcome.revised_prompt else None,
+            )
         if not self._queue.finish(job.id, self._owner, outcome):
             log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
 
@@ -206,6 +217,10 @@ class JobRunner:
         else:
             url = job.response_url
         self._delivery.tell(response_url=url, channel_id=job.channel_id, user_id=job.user_id, message=message)
+
+
+def fingerprint(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def worker_identity() -> str:

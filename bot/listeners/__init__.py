@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot import replies
 from bot.listeners.buttons import DeleteButton, VariationButtons
+from bot.listeners.home import AppHome
 from bot.listeners.imagine import ImagineCommand
 from bot.listeners.shortcut import ImagineThisShortcut
 
@@ -17,10 +18,12 @@ def register(
     variations: VariationButtons,
     delete: DeleteButton,
     shortcut: ImagineThisShortcut,
+    home: AppHome,
 ) -> None:
     # Inline, not lazy: these only parse and insert rows, and `process_before_response=True` answers
     # in well under a millisecond instead of waiting on Bolt's 5-thread pool (DESIGN.md, step 2).
-    app.command("/imagine")(imagine)
+    # The lazy step only acts on `/imagine usage csv`: the file upload must not delay the ack.
+    app.command("/imagine")(ack=imagine, lazy=[imagine.usage.send_csv])
     app.action(replies.REGENERATE)(variations)
     app.action(replies.USE_REVISED)(variations)
     app.action(replies.MORE)(variations)
@@ -28,3 +31,5 @@ def register(
     app.action(replies.DELETE)(ack=delete.acknowledge, lazy=[delete.delete])
     app.shortcut(replies.SHORTCUT)(shortcut.open_modal)
     app.view(replies.MODAL)(shortcut.submit)
+    # The Events API wants its 200 at once; the Home tab is built and published after it.
+    app.event("app_home_opened")(ack=home.acknowledge, lazy=[home.publish])

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import replies
 from bot.intake import Intake, Origin
 from bot.jobs.queue import Job
+from bot.usage.limits import LimitReached
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class VariationButtons:
         if job is None or job.deleted_at is not None:
             respond(replies.job_gone(job_id or 0))
             return
+        if not job.request.prompt or job.request.prompt.startswith("sha256:"):
+            respond(replies.prompt_not_kept(job.id))
+            return
         request = replace(job.request, deployment=job.deployment, size_note=None)
         if action_id == replies.USE_REVISED:
             if not job.revised_prompt:
@@ -66,7 +70,11 @@ class VariationButtons:
             kind=_KINDS.get(action_id, "regenerate"),
             parent_job_id=job.id,
         )
-        jobs, _ = self._intake.submit(request, origin)
+        try:
+            jobs, _ = self._intake.submit(request, origin)
+        except LimitReached as reached:
+            respond(replies.limit_reached_message(reached.blocked))
+            return
         log.info("%s clicked %s on job %d: queued %s", clicker, action_id, job.id, [j.id for j in jobs])
 
 

@@ -10,17 +10,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
 from bot.intake import Intake, Origin
+from bot.listeners.usage import UsageCommand, usage_words
 from bot.request import HelpRequested, RequestError, parse_request
+from bot.usage.limits import LimitReached
 
 log = logging.getLogger(__name__)
 
 
 class ImagineCommand:
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, usage: UsageCommand) -> None:
         self._intake = intake
+        self.usage = usage
 
     def __call__(self, ack: Ack, command: dict[str, Any]) -> None:
         intake = self._intake
+        words = usage_words(str(command.get("text") or ""))
+        if words is not None:
+            ack(**self.usage.answer(command, words))
+            return
         try:
             parsed = parse_request(str(command.get("text") or ""), intake.families, intake.default.name)
         except RequestError as error:
@@ -39,6 +46,10 @@ class ImagineCommand:
         try:
             jobs, created = intake.submit(parsed, origin)
             position = intake.queue.position(jobs[0].id) if created else 0
+        except LimitReached as reached:
+            log.info("%s blocked by the %s limit", origin.user_id, reached.blocked.limit)
+            ack(text=replies.limit_reached(reached.blocked), response_type="ephemeral")
+            return
         except SQLAlchemyError:
             log.exception("could not queue a request from %s", origin.user_id)
             ack(text=replies.not_accepted(), response_type="ephemeral")

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot import replies
 from bot.intake import Intake, Origin
 from bot.request import OPTIONS, HelpRequested, RequestError, normalise, parse_request
+from bot.usage.limits import LimitReached
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,11 @@ class ImagineThisShortcut:
             user_id=str(user.get("id") or ""),
             kind="shortcut",
         )
-        jobs, _ = self._intake.submit(parsed, origin)
+        try:
+            jobs, _ = self._intake.submit(parsed, origin)
+        except LimitReached as reached:
+            ack(response_action="errors", errors={replies.PROMPT_BLOCK: replies.limit_reached(reached.blocked)[:150]})
+            return
         log.info("queued job(s) %s from the shortcut for %s", [j.id for j in jobs], origin.user_id)
         ack()
 

@@ -14,6 +14,7 @@ interaction, exactly what Slack would send.
 | `POST /api/action {"message_id", "action_id", "block_id", "value"}` | a button click |
 | `POST /api/model {"model": "gpt-image-1"}` | restart the bot with another model family |
 | `GET /api/usage?by=user&since=30d` | `imagine-bot report` for the playground's database |
+| `GET /api/usage/chart.png` | the 30-day chart admins see on the App Home tab, for the same database |
 | `GET /api/log` | the end of the bot's log |
 | `GET /files/{id}/{name}` | an uploaded file, as the Slack emulator serves it |
 
@@ -33,7 +34,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from importlib import resources
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
@@ -59,6 +59,7 @@ COMMAND = "/imagine"
 ACK_TIMEOUT_S = 3.0
 MAX_BODY_BYTES = 64 * 1024
 LONG_POLL_S = 15.0
+CHART_PATH = "/api/usage/chart.png"
 
 # Only the emulator's file route is passed through, nothing else on its port.
 _FILE_PATH = re.compile(r"/files/F[A-Z0-9]+/[^/]+")
@@ -135,6 +136,8 @@ class PlaygroundApp:
                 return self._static(start_response, "index.html" if path == "/" else path.removeprefix("/static/"))
             if method in ("GET", "HEAD") and _FILE_PATH.fullmatch(path):
                 return self._file(start_response, path)
+            if method in ("GET", "HEAD") and path == CHART_PATH:
+                return self._chart(start_response)
             route = self._routes.get((method, path))
             if route is None:
                 known = any(p == path for _, p in self._routes)
@@ -393,11 +396,21 @@ class PlaygroundApp:
             "table": format_table(report, by),
             "rows": [self._usage_row(row, by) for row in report.rows],
             "totals": self._usage_row(report.totals, by),
-            "chart": None,
-            "chart_note": None
-            if find_spec("bot.usage.chart") is None
-            else "a chart renderer exists but the playground does not show it yet",
+            # The time only makes each report's picture a new URL, so the browser does not reuse the last.
+            "chart": f"{CHART_PATH}?at={int(now.timestamp())}",
+            "chart_note": None,
         }
+
+    def _chart(self, start_response: StartResponse) -> Iterable[bytes]:
+        from bot.charts_http import CHART_TITLE
+        from bot.usage.chart import daily_series, render_chart
+
+        series = daily_series(self._backend.engine(), team_id=None, now=datetime.now(UTC))
+        png = render_chart(series, title=CHART_TITLE)
+        start_response(
+            "200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(png))), ("Cache-Control", "no-store")]
+        )
+        return [png]
 
     def _usage_row(self, row: ReportRow, by: Grouping) -> dict[str, Any]:
         # The CLI prints ids; the page shows the names Slack would, next to the CLI's own text.

@@ -93,7 +93,11 @@ def _count_of(status: Status) -> ColumnElement[int]:
 def usage_report(
     engine: Engine, *, since: datetime, until: datetime, by: Grouping, team_id: str | None = None
 ) -> Report:
-    """One GROUP BY over the window, served by the covering index `ix_generations_report`."""
+    """One GROUP BY over the window; totals are the sum of the groups, not a second query.
+
+    Served from the covering indexes `ix_generations_report` (created_at first) and, with a team,
+    `ix_generations_team_report` (team_id first): see migration 0002 and bench/report.py.
+    """
     if since.tzinfo is None or until.tzinfo is None:
         raise ValueError("since and until must be timezone-aware")
     key = _key(by, engine.dialect.name).label("key")
@@ -218,7 +222,8 @@ def format_table(report: Report, by: Grouping) -> str:
         first, *rest = cells
         return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
 
-    title = f"Usage by {by.value}, {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
+    since, until = report.since.astimezone(UTC), report.until.astimezone(UTC)
+    title = f"Usage by {by.value}, {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
     body = [render(cells) for cells in lines] or ["(no requests in this window)"]
     rule = "-" * len(render(header))
     return "\n".join([title, "", render(header), rule, *body, rule, render(totals)]) + "\n"

@@ -326,6 +326,20 @@ async function refreshUsage() {
     cell(foot, "total");
     for (const k of ["images", "failed", "rejected", "requests"]) cell(foot, String(report.totals[k]), "num");
     cell(foot, "$" + report.totals.cost_usd, "num");
+    if (report.chart) {
+      // The same PNG the App Home shows admins, drawn by the playground from its own database.
+      let chart = $("#usage-chart");
+      if (!chart) {
+        chart = document.createElement("img");
+        chart.id = "usage-chart";
+        chart.alt = "Images and estimated cost per day over the last 30 days";
+        chart.width = 900;
+        chart.height = 360;
+        chart.style.cssText = "display: block; max-width: 100%; height: auto; margin: 0 0 16px;";
+        table.before(chart);
+      }
+      chart.src = report.chart;
+    }
     $("#usage-text").textContent = "$ " + report.command + "\n" + report.table;
     $("#usage-command").textContent = report.command;
     $("#usage-note").textContent = report.chart_note
