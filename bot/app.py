@@ -199,9 +199,14 @@ class HealthCheck:
 
 
 def build_wsgi(
-    slack_app: App | None, health: HealthCheck, *, signing_secret: SecretStr | None = None
+    slack_app: App | None,
+    health: HealthCheck,
+    *,
+    signing_secret: SecretStr | None = None,
+    charts: ChartEndpoint | None = None,
 ) -> WSGIApplication:
-    """`/healthz` unsigned; `/slack/events` only through the guard (size, content type, signature, shape)."""
+    """`/healthz` unsigned; `/slack/events` only through the guard (size, content type, signature, shape);
+    `/charts/…` only with a signed, expiring URL (Slack fetches the App Home chart from there)."""
     slack_handler: WSGIApplication | None = None
     if slack_app is not None:
         if signing_secret is None:
@@ -219,6 +224,10 @@ def build_wsgi(
             if method != "POST":
                 return _respond(start_response, 405, {"error": "method not allowed"})
             return slack_handler(environ, start_response)
+        if path.startswith("/charts/") and charts is not None:
+            if method not in ("GET", "HEAD"):
+                return _respond(start_response, 405, {"error": "method not allowed"})
+            return charts(environ, start_response)
         return _respond(start_response, 404, {"error": "not found"})
 
     return application
@@ -244,11 +253,16 @@ def run(settings: Settings, *, web: bool, workers: bool) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         socket_mode = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
-    # The HTTP listener always runs: /healthz for the platform, /slack/events unless Socket Mode.
+    # The HTTP listener always runs: /healthz for the platform, /slack/events unless Socket Mode, and the
+    # App Home chart wherever Slack can reach it (PUBLIC_URL), Socket Mode included.
+    charts = None
+    if web and settings.public_url:
+        charts = ChartEndpoint(components.engine, chart_signing_key(settings.slack_signing_secret))
     wsgi = build_wsgi(
         slack_app if socket_mode is None else None,
         HealthCheck(components.queue, pool),
         signing_secret=settings.slack_signing_secret,
+        charts=charts,
     )
     server = create_server(
         wsgi,

@@ -105,6 +105,16 @@ class SlackDelivery:
             return None
         return str(response.get("ts") or "") or None
 
+    def permalink(self, channel_id: str, message_ts: str) -> str | None:
+        """A link to the posted image for the requester; None if Slack will not say."""
+        try:
+            response = self._client.chat_getPermalink(channel=channel_id, message_ts=message_ts)
+        except (SlackClientError, OSError) as exc:
+            log.info("no permalink for the post: %s", _error_code(exc))
+            return None
+        link = response.get("permalink")
+        return str(link) if isinstance(link, str) and link.startswith("https://") else None
+
     def _shared_ts(self, file_ids: tuple[str, ...], channel_id: str) -> str | None:
         """The ts of the message that shows the files, once Slack has shared them (it does so shortly after
         the upload completes). Bounded: without it the buttons still follow, just not in a thread."""

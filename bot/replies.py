@@ -162,10 +162,21 @@ def generating(request: ImageRequest, job_id: int) -> Message:
     return _ephemeral(f":art: Generating *{_echo(request.prompt)}* now… (job {job_id})")
 
 
-def delivered(channel_id: str, job_id: int, *, fallback_dm: bool, group_note: str | None = None) -> Message:
+def delivered(
+    channel_id: str,
+    job_id: int,
+    *,
+    fallback_dm: bool,
+    group_note: str | None = None,
+    link: str | None = None,
+    elapsed_s: float | None = None,
+) -> Message:
     where = "in a direct message to you" if fallback_dm else f"in {_channel(channel_id)}"
     what = f"Your image ({escape(group_note)})" if group_note else "Your image"
-    return _ephemeral(f":white_check_mark: {what} is posted {where} (job {job_id}).")
+    if link:
+        what = f"<{link}|{what}>"
+    took = f" after {elapsed_s:.0f} s" if elapsed_s is not None else ""
+    return _ephemeral(f":white_check_mark: {what} is posted {where}{took} (job {job_id}).")
 
 
 def retrying(error: ImageGenerationError, at: datetime, job_id: int) -> Message:

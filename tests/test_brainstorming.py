@@ -212,6 +212,10 @@ def test_progress_replaces_the_ack_until_the_outcome(run_bot: BotFactory, slack:
     assert str(posts[0]["text"]).startswith(PROGRESS_MARKS)
     assert all(p["replace_original"] is True and p["response_type"] == "ephemeral" for p in posts)
     assert f"<#{CHANNEL}>" in outcome["text"]
+    [image] = image_posts(slack)
+    link = f"https://{slack.team_domain}.slack.com/archives/{CHANNEL}/p{image.ts.replace('.', '')}"
+    assert f"<{link}|Your image>" in outcome["text"]
+    assert " s (job " in outcome["text"]  # how long it took
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,16 @@ def test_manifest_declares_the_command_scopes_and_interactivity() -> None:
     assert re.fullmatch(r"[a-z0-9._-]{1,80}", manifest["features"]["bot_user"]["display_name"])
 
 
+def test_manifest_enables_the_home_tab_and_its_event() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/slack/events")
+    assert events["request_url"] == manifest["settings"]["interactivity"]["request_url"]
+    assert "app_home_opened" in events["bot_events"]
+
+
 def test_procfile_runs_existing_commands() -> None:
     commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)

@@ -33,9 +33,7 @@ def make_images(slack: SlackEmulator, bot_url: str, engine: Engine, count: int, 
     finished_rows(engine, count=before + count)
 
 
-def test_a_person_sees_their_own_figures_and_limits(
-    run_bot: BotFactory, slack: SlackEmulator, engine: Engine
-) -> None:
+def test_a_person_sees_their_own_figures_and_limits(run_bot: BotFactory, slack: SlackEmulator, engine: Engine) -> None:
     bot = run_bot("dall-e-3", LIMIT_IMAGES_PER_USER_PER_DAY="10", LIMIT_JOBS_IN_FLIGHT_PER_USER="3")
     make_images(slack, bot.url, engine, 2)
 
@@ -70,7 +68,9 @@ def test_an_admin_gets_the_csv_by_direct_message(run_bot: BotFactory, slack: Sla
     ack = slack.send_command(bot.url, "usage csv", user_id=ADMIN).json()
 
     assert "direct message" in ack["text"]
-    [upload] = slack.wait_for(lambda: [m for m in slack.messages() if m.channel.startswith("D") and m.files], timeout=10)
+    [upload] = slack.wait_for(
+        lambda: [m for m in slack.messages() if m.channel.startswith("D") and m.files], timeout=10
+    )
     [file] = upload.files
     assert file.filename.endswith(".csv")
     table = list(csv.DictReader(io.StringIO(file.content.decode())))
@@ -91,7 +91,12 @@ def test_the_csv_is_for_admins_only(run_bot: BotFactory, slack: SlackEmulator) -
 @pytest.mark.parametrize(
     ("settings", "already", "text", "expected"),
     [
-        ({"LIMIT_IMAGES_PER_USER_PER_DAY": "2"}, 2, "one more please", ["daily image limit", "Now at 2; the limit is 2", "resets"]),
+        (
+            {"LIMIT_IMAGES_PER_USER_PER_DAY": "2"},
+            2,
+            "one more please",
+            ["daily image limit", "Now at 2; the limit is 2", "resets"],
+        ),
         ({"LIMIT_IMAGES_PER_USER_PER_DAY": "3"}, 2, "two more --n 2", ["daily image limit"]),
         ({"MONTHLY_BUDGET_USD": "0.10"}, 2, "a third", ["monthly image budget", "$0.08", "$0.10", "resets"]),
         ({"DENIED_CHANNELS": CHANNEL}, 0, "anything", ["not open for /imagine"]),
@@ -118,7 +123,9 @@ def test_a_blocked_request_says_which_limit_and_queues_nothing(
     assert len(rows(engine)) == already
 
 
-def test_jobs_in_flight_are_limited_per_person(run_bot: BotFactory, slack: SlackEmulator, azure: Any, engine: Engine) -> None:
+def test_jobs_in_flight_are_limited_per_person(
+    run_bot: BotFactory, slack: SlackEmulator, azure: Any, engine: Engine
+) -> None:
     from bot.emulators.azure import Slow
 
     azure.fail_next(Slow(2))

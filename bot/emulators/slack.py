@@ -311,6 +311,7 @@ class SlackEmulator(LoopbackServer):
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
+            "chat.getPermalink": self._chat_get_permalink,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.upload": self._files_upload,
@@ -1010,6 +1011,14 @@ class SlackEmulator(LoopbackServer):
         message = self._own_message(args, "cant_delete_message")
         message.deleted = True
         return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = _arg(args, "channel"), _arg(args, "message_ts")
+        if ts is None or not any(m.channel == channel and m.ts == ts for m in self._messages):
+            raise _ApiError("message_not_found")
+        # Slack's shape: https://{domain}.slack.com/archives/{channel}/p{ts without the dot}
+        permalink = f"https://{self.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": permalink}
 
     def _check_blocks(self, blocks: Any) -> list[dict[str, Any]] | None:
         if blocks is None:

@@ -47,6 +47,7 @@ _CONTENT_CODES = frozenset(
 )
 _TERMINAL_FAILURES = frozenset({"failed", "canceled", "deleted"})
 _MAX_REDIRECTS = 3
+_DOWNLOAD_DEADLINE_S = 120.0
 
 
 class AzureOpenAIImages:
@@ -180,7 +181,9 @@ class AzureOpenAIImages:
 
     def _download(self, url: str) -> GeneratedImage:
         """Fetch exactly the URL Azure returned: no auth header, few redirects, an image, bounded size."""
-        timeout = httpx.Timeout(60.0, connect=10.0)
+        timeout = httpx.Timeout(30.0, connect=10.0)
+        # Per-read timeouts alone let a server that trickles bytes hold a worker indefinitely.
+        deadline = self._clock() + _DOWNLOAD_DEADLINE_S
         request = self._http.build_request("GET", url, timeout=timeout)
         try:
             for _ in range(_MAX_REDIRECTS + 1):
@@ -190,7 +193,7 @@ class AzureOpenAIImages:
                         target = response.url.join(response.headers.get("location", ""))
                         request = self._http.build_request("GET", target, timeout=timeout)
                         continue
-                    return self._read_image(response)
+                    return self._read_image(response, deadline)
                 finally:
                     response.close()
         except httpx.TimeoutException as exc:
@@ -199,7 +202,7 @@ class AzureOpenAIImages:
             raise ServiceUnavailable("connection_error", f"image download failed: {type(exc).__name__}") from exc
         raise ServiceUnavailable("image_download_failed", f"more than {_MAX_REDIRECTS} redirects")
 
-    def _read_image(self, response: httpx.Response) -> GeneratedImage:
+    def _read_image(self, response: httpx.Response, deadline: float) -> GeneratedImage:
         if response.status_code != 200:
             # Blob URLs expire after 24 h (403 AuthenticationFailed); a new attempt gets a fresh one.
             code = "image_expired" if response.status_code in (403, 404) else "image_download_failed"
@@ -211,6 +214,8 @@ class AzureOpenAIImages:
             raise ServiceUnavailable("image_too_large", f"image is over {self._max_image_bytes} bytes")
         chunks, total = [], 0
         for chunk in response.iter_bytes():
+            if self._clock() > deadline:
+                raise ServiceUnavailable("timeout", f"image download took over {_DOWNLOAD_DEADLINE_S:.0f} s")
             total += len(chunk)
             if total > self._max_image_bytes:
                 raise ServiceUnavailable("image_too_large", f"image is over {self._max_image_bytes} bytes")

@@ -146,7 +146,17 @@ class JobRunner:
         if delivered.redirected_because:
             message = replies.not_postable(job.channel_id, delivered.redirected_because, job.id)
         else:
-            message = replies.delivered(delivered.channel_id, job.id, fallback_dm=False, group_note=group_note)
+            link = (
+                self._delivery.permalink(delivered.channel_id, delivered.message_ts) if delivered.message_ts else None
+            )
+            message = replies.delivered(
+                delivered.channel_id,
+                job.id,
+                fallback_dm=False,
+                group_note=group_note,
+                link=link,
+                elapsed_s=(utc_now() - job.created_at).total_seconds(),
+            )
         self._tell(job, message, final=True)
 
     def _group_thread(self, job: Job) -> str | None:

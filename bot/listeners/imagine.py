@@ -17,6 +17,11 @@ from bot.usage.limits import LimitReached
 log = logging.getLogger(__name__)
 
 
+def _answer(ack: Ack, text: str) -> None:
+    # Private to the requester; links a prompt mentions are not expanded into previews.
+    ack(text=text, response_type="ephemeral", unfurl_links=False, unfurl_media=False)
+
+
 class ImagineCommand:
     def __init__(self, intake: Intake, usage: UsageCommand) -> None:
         self._intake = intake
@@ -31,7 +36,7 @@ class ImagineCommand:
         try:
             parsed = parse_request(str(command.get("text") or ""), intake.families, intake.default.name)
         except RequestError as error:
-            ack(text=replies.request_error(error), response_type="ephemeral")
+            _answer(ack, replies.request_error(error))
             return
         if isinstance(parsed, HelpRequested):
             ack(**replies.help_message(intake.deployments, intake.default.name))
@@ -48,14 +53,14 @@ class ImagineCommand:
             position = intake.queue.position(jobs[0].id) if created else 0
         except LimitReached as reached:
             log.info("%s blocked by the %s limit", origin.user_id, reached.blocked.limit)
-            ack(text=replies.limit_reached(reached.blocked), response_type="ephemeral")
+            _answer(ack, replies.limit_reached(reached.blocked))
             return
         except SQLAlchemyError:
             log.exception("could not queue a request from %s", origin.user_id)
-            ack(text=replies.not_accepted(), response_type="ephemeral")
+            _answer(ack, replies.not_accepted())
             return
         if not created:
-            ack(text=replies.already_queued(jobs[0].id), response_type="ephemeral")
+            _answer(ack, replies.already_queued(jobs[0].id))
             return
         deployment = intake.deployment_for(parsed)
         log.info(
@@ -65,4 +70,4 @@ class ImagineCommand:
             origin.channel_id,
             position,
         )
-        ack(text=replies.queued(parsed, deployment.model, [j.id for j in jobs], position), response_type="ephemeral")
+        _answer(ack, replies.queued(parsed, deployment.model, [j.id for j in jobs], position))

@@ -566,3 +566,23 @@ def test_reset_forgets_everything(emu: SlackEmulator, client: WebClient) -> None
     assert api_error(lambda: client.files_upload_v2(channel=MEMBER, content=PNG, filename="f.png")) == (
         "not_in_channel"
     )
+
+
+def test_send_event_posts_a_signed_event_callback_as_json(emu: SlackEmulator, bot: _Bot, clock: FakeClock) -> None:
+    event = {"type": "app_home_opened", "user": "U0USER0001", "channel": "D0HOME0001", "tab": "home"}
+    sent = emu.send_event(bot.url, event)
+    again = emu.send_event(bot.url, event)
+    assert sent.status == 200  # the stand-in bot checked the signature
+    path, headers, body = bot.received[0]
+    assert path == "/slack/events"
+    assert headers["content-type"] == "application/json"
+    received = json.loads(body)
+    assert received["type"] == "event_callback"
+    assert (received["team_id"], received["api_app_id"]) == (emu.team_id, emu.api_app_id)
+    assert received["event"] == {**event, "event_ts": received["event"]["event_ts"]}
+    assert received["event"]["event_ts"] == f"{clock.now:.6f}"
+    assert received["authorizations"][0]["user_id"] == emu.bot_user_id
+    assert received["event_id"].startswith("Ev")
+    assert received["event_id"] != json.loads(bot.received[1][2])["event_id"]
+    assert (sent.response_url, again.trigger_id) == ("", "")
+    assert "event_ts" not in event  # the caller's dict is left alone
