@@ -11,11 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bot.database import create_database_engine, migrate
 from bot.emulators.azure import AzureEmulator
+from bot.emulators.environment import bot_environment as emulated_bot_environment
 from bot.emulators.slack import SlackEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,12 +43,12 @@ def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database migrated to head: a SQLite file, or a fresh PostgreSQL schema."""
+@contextmanager
+def migrated_database(directory: Path) -> Iterator[str]:
+    """An empty database migrated to head: a SQLite file in `directory`, or a fresh PostgreSQL schema."""
     base = postgres_url()
     if base is None:
-        url = f"sqlite:///{tmp_path / 'imagine.sqlite3'}"
+        url = f"sqlite:///{directory / 'imagine.sqlite3'}"
         migrate(url)
         yield url
         return
@@ -60,6 +64,25 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with migrated_database(tmp_path) as url:
+        yield url
+
+
+class FrozenClock:
+    """A UTC clock that moves only when told to."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -113,32 +136,23 @@ class BotProcess:
 def bot_environment(
     *, slack: SlackEmulator, azure: AzureEmulator, database_url: str, model: str, port: int, **extra: str
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AZURE_", "HTTP_PROXY", "HTTPS_PROXY"))}
-    env.update(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=slack.signing_secret,
-        SLACK_API_URL=slack.api_url,
-        AZURE_OPENAI_ENDPOINT=azure.url,
-        AZURE_OPENAI_API_KEY=azure.api_key,
-        AZURE_OPENAI_DEPLOYMENT=DEPLOYMENT_FOR_MODEL.get(model, "gpt-image"),
-        IMAGE_MODEL=model,
-        DATABASE_URL=database_url,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        LOG_LEVEL="INFO",
-        QUEUE_POLL_SECONDS="0.1",
-        AZURE_POLL_SECONDS="0.05",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    defaults = {
+        "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT_FOR_MODEL.get(model, "gpt-image"),
+        "IMAGE_MODEL": model,
+        "PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "QUEUE_POLL_SECONDS": "0.1",
+        "AZURE_POLL_SECONDS": "0.05",
+    }
+    return emulated_bot_environment(slack, azure, database_url=database_url, **{**defaults, **extra})
 
 
 def start_bot(env: dict[str, str], command: str = "serve", *, cwd: Path | None = None, wait: bool = True) -> BotProcess:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", command],
         env=env,
-        cwd=cwd or ROOT,
+        # Outside the checkout: a developer's .env there must not reach the bot under test.
+        cwd=cwd or tempfile.mkdtemp(prefix="imagine-bot-test-"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

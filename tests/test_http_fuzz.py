@@ -15,9 +15,7 @@ import json
 import signal
 import socket
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,15 +24,23 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 
 from bot.app import MAX_REQUEST_BODY_BYTES
-from bot.database import create_database_engine, migrate
+from bot.database import create_database_engine
 from bot.emulators.azure import AzureEmulator
 from bot.emulators.slack import SlackEmulator, signature
 from bot.usage.models import Generation
-from tests.conftest import CHANNEL, DEPLOYMENTS, USER, BotProcess, bot_environment, free_port, postgres_url, start_bot
+from tests.conftest import (
+    CHANNEL,
+    DEPLOYMENTS,
+    USER,
+    BotProcess,
+    bot_environment,
+    free_port,
+    migrated_database,
+    start_bot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,29 +49,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-@contextmanager
-def module_database(directory: Any) -> Iterator[str]:
-    """conftest's `database_url`, once per module: a migrated SQLite file or a throw-away schema."""
-    base = postgres_url()
-    if base is None:
-        url = f"sqlite:///{directory / 'fuzz.sqlite3'}"
-        migrate(url)
-        yield url
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    try:
-        migrate(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @dataclass(repr=False)  # hypothesis prints the arguments of a failing example: keep the bot's log out
@@ -86,7 +69,7 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     with (
-        module_database(tmp_path_factory.mktemp("fuzz")) as url,
+        migrated_database(tmp_path_factory.mktemp("fuzz")) as url,
         SlackEmulator() as slack,
         AzureEmulator(deployments=DEPLOYMENTS) as azure,
     ):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -11,19 +11,9 @@ from sqlalchemy import Engine
 from bot.jobs.queue import RESPONSE_URL_USES, JobQueue, NewJob, Outcome
 from bot.request import ImageRequest
 from bot.usage.models import Status
+from tests.conftest import FrozenClock
 
 LEASE = timedelta(seconds=30)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def new_job(trigger: str | None = None, prompt: str = "a fox") -> NewJob:
@@ -40,12 +30,12 @@ def new_job(trigger: str | None = None, prompt: str = "a fox") -> NewJob:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock()
 
 
 @pytest.fixture
-def queue(engine: Engine, clock: Clock) -> JobQueue:
+def queue(engine: Engine, clock: FrozenClock) -> JobQueue:
     return JobQueue(engine, clock=clock)
 
 
@@ -71,7 +61,7 @@ def test_same_trigger_id_is_one_job(queue: JobQueue) -> None:
     assert first.id == second.id
 
 
-def test_jobs_are_claimed_in_order(queue: JobQueue, clock: Clock) -> None:
+def test_jobs_are_claimed_in_order(queue: JobQueue, clock: FrozenClock) -> None:
     ids = []
     for n in range(3):
         ids.append(queue.enqueue(new_job(f"t{n}"))[0][0].id)
@@ -82,7 +72,7 @@ def test_jobs_are_claimed_in_order(queue: JobQueue, clock: Clock) -> None:
     assert [job.id for job in claimed if job] == ids
 
 
-def test_a_rescheduled_job_waits_until_it_is_due(queue: JobQueue, clock: Clock) -> None:
+def test_a_rescheduled_job_waits_until_it_is_due(queue: JobQueue, clock: FrozenClock) -> None:
     queue.enqueue(new_job())
     job = queue.claim("w1", LEASE)
     assert job is not None
@@ -98,7 +88,7 @@ def test_a_rescheduled_job_waits_until_it_is_due(queue: JobQueue, clock: Clock) 
     assert again.error_code == "rate_limited"
 
 
-def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(queue: JobQueue, clock: Clock) -> None:
+def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(queue: JobQueue, clock: FrozenClock) -> None:
     queue.enqueue(new_job())
     job = queue.claim("dead-worker", LEASE)
     assert job is not None
@@ -116,7 +106,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish(queue: J
     assert finished.status is Status.SUCCEEDED
 
 
-def test_renewing_the_lease_keeps_the_job(queue: JobQueue, clock: Clock) -> None:
+def test_renewing_the_lease_keeps_the_job(queue: JobQueue, clock: FrozenClock) -> None:
     queue.enqueue(new_job())
     job = queue.claim("w1", LEASE)
     assert job is not None
@@ -127,7 +117,7 @@ def test_renewing_the_lease_keeps_the_job(queue: JobQueue, clock: Clock) -> None
         assert queue.claim("w2", LEASE) is None
 
 
-def test_delivery_is_recorded_once_and_survives_a_reclaim(queue: JobQueue, clock: Clock) -> None:
+def test_delivery_is_recorded_once_and_survives_a_reclaim(queue: JobQueue, clock: FrozenClock) -> None:
     queue.enqueue(new_job())
     job = queue.claim("w1", LEASE)
     assert job is not None
@@ -164,7 +154,7 @@ def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue)
     assert final == [True, False]
 
 
-def test_position_counts_the_jobs_ahead(queue: JobQueue, clock: Clock) -> None:
+def test_position_counts_the_jobs_ahead(queue: JobQueue, clock: FrozenClock) -> None:
     jobs = []
     for n in range(3):
         jobs.append(queue.enqueue(new_job(f"p{n}"))[0][0])

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
 from bot.jobs.ratelimit import SharedRateLimit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.conftest import FrozenClock
 
 
 @pytest.mark.parametrize(("rpm", "per_window"), [(1, 1), (6, 1), (12, 2), (60, 10), (61, 10)])
@@ -28,7 +17,7 @@ def test_window_size_follows_azures_ten_second_enforcement(engine: Engine, rpm: 
 
 
 def test_admits_up_to_the_window_then_says_how_long_to_wait(engine: Engine) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     limit = SharedRateLimit(engine, name="azure:d", per_minute=12, clock=clock)
 
     assert [limit.acquire() for _ in range(2)] == [0.0, 0.0]
@@ -40,7 +29,7 @@ def test_admits_up_to_the_window_then_says_how_long_to_wait(engine: Engine) -> N
 
 
 def test_a_refund_gives_the_place_back(engine: Engine) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     limit = SharedRateLimit(engine, name="azure:d", per_minute=6, clock=clock)
 
     assert limit.acquire() == 0.0
@@ -50,7 +39,7 @@ def test_a_refund_gives_the_place_back(engine: Engine) -> None:
 
 
 def test_limits_are_independent_by_name(engine: Engine) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     first = SharedRateLimit(engine, name="azure:a", per_minute=6, clock=clock)
     second = SharedRateLimit(engine, name="azure:b", per_minute=6, clock=clock)
 
@@ -60,7 +49,7 @@ def test_limits_are_independent_by_name(engine: Engine) -> None:
 
 
 def test_concurrent_callers_never_exceed_the_window(engine: Engine) -> None:
-    clock = Clock()  # frozen: everything happens inside one window
+    clock = FrozenClock()  # frozen: everything happens inside one window
     limits = [SharedRateLimit(engine, name="azure:shared", per_minute=30, clock=clock) for _ in range(6)]
     admitted: list[int] = []
     lock = threading.Lock()

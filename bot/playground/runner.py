@@ -36,8 +36,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import httpx
 from sqlalchemy import Engine
 
-import bot
 from bot.emulators.azure import DEFAULT_DEPLOYMENTS, AzureEmulator
+from bot.emulators.environment import bot_environment
 from bot.emulators.slack import SlackEmulator
 from bot.playground.server import CHANNEL_ID, CHANNEL_NAME, PlaygroundApp
 
@@ -50,7 +50,6 @@ HEALTH_TIMEOUT_S = 60.0
 
 # Every variable the bot reads as a setting is set here or removed, so the demo never picks up a
 # deployment's values; proxies go too, because slack_sdk would send loopback traffic through them.
-_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 class PlaygroundError(Exception):
@@ -335,34 +334,17 @@ class Playground:
         return server
 
     def _bot_environment(self, slack: SlackEmulator, azure: AzureEmulator) -> dict[str, str]:
-        from bot.settings import Settings
-
-        settings = {name.upper() for name in Settings.model_fields}
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k.upper() not in settings and k.lower() not in _PROXY_VARIABLES and k != "PYTHONPATH"
-        }
-        # The checkout this code runs from comes first, so the child runs the same bot even uninstalled.
-        source_root = str(Path(bot.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)
-        env.update(
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_SIGNING_SECRET=slack.signing_secret,
-            SLACK_API_URL=slack.api_url,
-            AZURE_OPENAI_ENDPOINT=azure.url,
-            AZURE_OPENAI_API_KEY=azure.api_key,
-            DATABASE_URL=self.database_url,
-            HOST="127.0.0.1",
+        return bot_environment(
+            slack,
+            azure,
+            database_url=self.database_url,
             LOG_LEVEL="INFO",
             WORKER_CONCURRENCY="2",
             QUEUE_POLL_SECONDS="0.2",
             AZURE_POLL_SECONDS="0.3",
             # A model switch waits for running jobs; a few seconds is plenty for the emulator.
             SHUTDOWN_GRACE_SECONDS="5",
-            PYTHONUNBUFFERED="1",
         )
-        return env
 
     def stop(self) -> None:
         if self._server is not None:
