@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         configure_logging(core.log_level, json_lines=core.log_json)
         from bot.database import migrate
 
-        migrate(core.database_url)
+        print(f"imagine-bot: the database schema is at revision {migrate(core.database_url)} (the latest).")
         return
 
     settings = _load(Settings)

@@ -170,6 +170,7 @@ def build_worker_pool(components: Components) -> WorkerPool:
             deadline=timedelta(minutes=settings.job_deadline_minutes),
             prices=settings.image_prices,
             hash_prompts=settings.store_prompts == "hash",
+            still_generating_after_s=settings.progress_update_seconds,
         ),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,

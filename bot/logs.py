@@ -84,3 +84,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False, secrets:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    # Alembic announces its plugins and each step at INFO; a migration's outcome is logged by us.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -162,6 +162,13 @@ def generating(request: ImageRequest, job_id: int) -> Message:
     return _ephemeral(f":art: Generating *{_echo(request.prompt)}* now… (job {job_id})")
 
 
+def still_generating(request: ImageRequest, job_id: int, elapsed_s: float) -> Message:
+    return _ephemeral(
+        f":art: Still generating *{_echo(request.prompt)}* ({elapsed_s:g} s so far; "
+        f"large or high-quality images can take a minute or two)… (job {job_id})"
+    )
+
+
 def delivered(
     channel_id: str,
     job_id: int,

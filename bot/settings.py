@@ -117,6 +117,9 @@ class Settings(CoreSettings):
     job_deadline_minutes: float = Field(
         30.0, gt=0, le=1440, description="minutes after which an undelivered job fails, e.g. 30"
     )
+    progress_update_seconds: float = Field(
+        20.0, gt=0, le=600, description="seconds of generating before the requester is told it is still going"
+    )
     shutdown_grace_seconds: float = Field(
         20.0, ge=0, le=600, description="seconds running jobs get to finish on SIGTERM, e.g. 20"
     )

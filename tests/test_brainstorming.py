@@ -368,3 +368,22 @@ def test_the_message_shortcut_opens_a_prefilled_modal_and_queues_the_submission(
     assert image_posts(slack)
     # No response_url with a modal: progress and outcome reach the requester as ephemeral messages.
     slack.wait_for(lambda: [m for m in slack.ephemerals(USER) if "posted" in (m.text or "")], timeout=10)
+
+
+def test_a_slow_generation_tells_the_requester_it_is_still_going(
+    run_bot: BotFactory, slack: SlackEmulator, azure: Any, engine: Engine
+) -> None:
+    from bot.emulators.azure import Slow
+
+    azure.fail_next(Slow(2.0))
+    bot = run_bot("dall-e-3", PROGRESS_UPDATE_SECONDS="0.5")
+
+    sent = slack.send_command(bot.url, "a patient tortoise")
+
+    final_response(slack, sent.response_url)
+    texts = [str(p.body["text"]) for p in slack.responses(sent.response_url)]
+    assert texts[0].startswith(":art: Generating")
+    assert texts[1].startswith(":art: Still generating")
+    assert "s so far" in texts[1]
+    assert "is posted" in texts[-1]
+    assert len(texts) == 3

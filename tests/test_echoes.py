@@ -181,6 +181,7 @@ CASES: dict[str, list[tuple[Call, tuple[str, ...]]]] = {
         (lambda h: replies.image_comment(f"U1> {h} <", request(h), h, result(h)), ()),
     ],
     "generating": [(lambda h: replies.generating(request(h), 5), ())],
+    "still_generating": [(lambda h: replies.still_generating(request(h), 5, 20.0), ())],
     "delivered": [
         (lambda h: replies.delivered(CHANNEL, 5, fallback_dm=False, group_note=h), (f"<#{CHANNEL}>",)),
         (lambda h: replies.delivered(f"{h}", 5, fallback_dm=False), ()),

@@ -50,7 +50,7 @@ def wait_for_upload(slack: SlackEmulator, channel: str = CHANNEL, count: int = 1
     )
 
 
-PROGRESS_MARKS = (":art: Generating", ":hourglass_flowing_sand:")
+PROGRESS_MARKS = (":art: Generating", ":art: Still generating", ":hourglass_flowing_sand:")
 
 
 def final_response(slack: SlackEmulator, response_url: str) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def test_content_policy_rejection_is_final_and_explained(
     [row] = finished_rows(engine)
     assert row.status == "rejected"
     assert row.error_code == "content_rejected_prompt"
-    assert row.estimated_cost_usd is None
+    assert row.estimated_cost_usd == 0
     assert len(azure.generation_calls()) == 1
     assert [m for m in slack.messages(CHANNEL) if m.files] == []
 

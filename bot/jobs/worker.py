@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 from bot import replies
 from bot.delivery import DeliveryFailed, SlackDelivery
@@ -47,7 +48,9 @@ class JobRunner:
         prices: PriceTable | None = None,
         group_wait_s: float = 20.0,
         hash_prompts: bool = False,
+        still_generating_after_s: float = 20.0,
     ) -> None:
+        self._still_generating_after_s = still_generating_after_s
         self._hash_prompts = hash_prompts
         self._group_wait_s = group_wait_s
         if not generators:
@@ -91,11 +94,23 @@ class JobRunner:
             # One progress line per request: a group of four shares its requester's response_url.
             self._tell(job, replies.generating(job.request, job.id), final=False)
         generator = self._generators.get(job.deployment) or next(iter(self._generators.values()))
+        # Slow models take a minute or more: one "still generating" line keeps the requester informed.
+        still = threading.Timer(
+            self._still_generating_after_s,
+            lambda: self._tell(
+                job, replies.still_generating(job.request, job.id, self._still_generating_after_s), final=False
+            ),
+        )
+        still.daemon = True
+        if job.group_index == 1:
+            still.start()
         try:
             result = generator.generate(job.request)
         except ImageGenerationError as error:
             self._on_generation_error(job, error)
             return
+        finally:
+            still.cancel()
         log.info("generated %d image(s) in %d ms", len(result.images), result.latency_ms)
         self._deliver(job, result)
 
@@ -205,6 +220,8 @@ class JobRunner:
         self._tell(job, replies.undeliverable(failure.reason, job.id), final=True)
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
+        if outcome.status is not Status.SUCCEEDED and outcome.estimated_cost_usd is None:
+            outcome = replace(outcome, estimated_cost_usd=Decimal(0))  # nothing delivered, nothing charged
         if self._hash_prompts:
             # The prompt was needed until now; from here on only its fingerprint is kept.
             outcome = replace(
