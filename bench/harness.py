@@ -66,6 +66,12 @@ class ChildProcess:
                     values[name] = int(rest.split()[0])
         return values
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the process has used so far (/proc/<pid>/stat fields 14 and 15)."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 15) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -90,7 +96,7 @@ def _wait_ready(child: ChildProcess, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
-            raise RuntimeError(f"{child.process.args} exited with {child.process.returncode}:\n{child.tail()}")
+            raise RuntimeError(f"{child.process.args!r} exited with {child.process.returncode}:\n{child.tail()}")
         try:
             # Any HTTP answer means the server is up; the bot's /healthz also checks its database and workers.
             status = httpx.get(f"{child.url}{path}", timeout=1, trust_env=False).status_code
@@ -100,7 +106,7 @@ def _wait_ready(child: ChildProcess, path: str, timeout: float) -> None:
             pass
         time.sleep(0.05)
     child.stop()
-    raise RuntimeError(f"{child.process.args} was not ready within {timeout} s:\n{child.tail()}")
+    raise RuntimeError(f"{child.process.args!r} was not ready within {timeout} s:\n{child.tail()}")
 
 
 class RecordingAzure(AzureEmulator):

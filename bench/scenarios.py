@@ -3,7 +3,6 @@ measures, stops it, and returns plain numbers; `bench.__main__` turns them into 
 
 from __future__ import annotations
 
-import math
 import re
 import socket
 import statistics
@@ -14,12 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import harness, load
 from bench.harness import CHANNEL, ChildProcess, Stage
 from bench.load import LatencyStats
 from bot.emulators.slack import Message
+
+T = TypeVar("T")
 
 PROMPT = "a badger wearing a tuxedo, watercolour"
 # Azure's latency while acks are measured: real DALL-E 3 takes 10-20 s; 2 s is enough to keep every
@@ -31,10 +32,20 @@ WARM_UP_COMMANDS = 3
 @dataclass(frozen=True)
 class AckResult:
     stats: LatencyStats
+    # CPU seconds the server process used during the load: next to the wall time, it tells whether
+    # latency came from work (CPU-bound) or from waiting (locks, a starved pool).
+    server_cpu_s: float
+    load_wall_s: float
     schedule_lag_s: float = 0.0  # open loop only: how far the client's sends fell behind schedule
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self.stats), "failed": self.stats.failed, "schedule_lag_s": self.schedule_lag_s}
+        return {
+            **asdict(self.stats),
+            "failed": self.stats.failed,
+            "server_cpu_s": self.server_cpu_s,
+            "load_wall_s": self.load_wall_s,
+            "schedule_lag_s": self.schedule_lag_s,
+        }
 
 
 def _server(stage: Stage, naive: bool, name: str) -> ChildProcess:
@@ -47,6 +58,13 @@ def _warm_up(stage: Stage, server: ChildProcess) -> None:
     load.closed_loop(server.url, requests, concurrency=1)
 
 
+def _under_load(server: ChildProcess, call: Callable[[], T]) -> tuple[T, float, float]:
+    """`call()`'s result, and the server's CPU seconds and the wall seconds it took."""
+    cpu_before, began = server.cpu_s(), time.perf_counter()
+    result = call()
+    return result, server.cpu_s() - cpu_before, time.perf_counter() - began
+
+
 def ack_burst(workdir: Path, count: int, *, naive: bool, timeout_s: float = load.CLIENT_TIMEOUT_S) -> AckResult:
     name = f"burst-{'naive' if naive else 'bot'}"
     with harness.stage(workdir, name, latency_s=ACK_LOAD_AZURE_LATENCY_S) as stage:
@@ -54,7 +72,8 @@ def ack_burst(workdir: Path, count: int, *, naive: bool, timeout_s: float = load
         try:
             _warm_up(stage, server)
             requests = load.signed_commands(stage.slack, server.url, count, prompt=PROMPT, channel_id=CHANNEL)
-            return AckResult(LatencyStats.of(load.fire_together(server.url, requests, timeout_s), timeout_s))
+            outcomes, cpu_s, wall_s = _under_load(server, lambda: load.fire_together(server.url, requests, timeout_s))
+            return AckResult(LatencyStats.of(outcomes, timeout_s), cpu_s, wall_s)
         finally:
             server.stop()
 
@@ -69,8 +88,10 @@ def ack_steady(
             _warm_up(stage, server)
             count = round(rate_per_s * duration_s)
             requests = load.signed_commands(stage.slack, server.url, count, prompt=PROMPT, channel_id=CHANNEL)
-            outcomes, lag = load.open_loop(server.url, requests, rate_per_s, timeout_s)
-            return AckResult(LatencyStats.of(outcomes, timeout_s), lag)
+            (outcomes, lag), cpu_s, wall_s = _under_load(
+                server, lambda: load.open_loop(server.url, requests, rate_per_s, timeout_s)
+            )
+            return AckResult(LatencyStats.of(outcomes, timeout_s), cpu_s, wall_s, lag)
         finally:
             server.stop()
 
@@ -157,27 +178,29 @@ class ThroughputResult:
     limited: bool  # the bot ran with AZURE_RPM_LIMIT=rpm
     burst: int
     windows: int
-    per_minute: float  # achieved over the steady part (see steady_rate)
+    per_minute: float | None  # over the steady part (see steady_rate); None if too few calls succeeded
+    measured_s: float | None
     successes: int
     calls: int  # generation calls Azure received, 429s included
     rate_limited: int  # 429s
-    failed_jobs: int
-    jobs_by_status: dict[str, int]
-    measured_s: float
+    jobs_by_status: dict[str, int]  # when the run stopped; jobs still queued were simply not reached
 
     @property
-    def ratio(self) -> float:
-        return self.per_minute / self.rpm
+    def failed_jobs(self) -> int:
+        return self.jobs_by_status.get("failed", 0)
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.per_minute is None else self.per_minute / self.rpm
 
 
-def steady_rate(success_times: list[float], calls_per_window: int, windows: int) -> tuple[float, float]:
-    """(calls per minute, seconds measured) from the first success to the first of the batch after
-    `windows` full windows: k·p calls took exactly that long. Counting calls in a fixed span instead
-    would round to whole batches (a window's p calls arrive together) and could read 100 % or 120 %."""
+def steady_rate(success_times: list[float], calls_per_window: int, windows: int) -> tuple[float, float] | None:
+    """(calls per minute, seconds measured): k·p calls, from the first success to the first call of the
+    batch after k windows of p. Counting the calls in a fixed span instead would round to whole batches
+    (a window's p calls go out together) and read anything from 80 % to 120 % of the quota."""
     needed = windows * calls_per_window
     if len(success_times) <= needed:
-        span = success_times[-1] - success_times[0] if len(success_times) > 1 else math.inf
-        return (len(success_times) - 1) / span * 60 if span > 0 else 0.0, span
+        return None
     span = success_times[needed] - success_times[0]
     return needed / span * 60, span
 
@@ -186,7 +209,8 @@ def throughput(workdir: Path, rpm: int, windows: int, *, limited: bool) -> Throu
     """A burst of 3R jobs against an Azure allowing R calls a minute, measured for `windows` windows.
 
     Draining 3R jobs at R a minute always takes three minutes whatever R is, so the run stops once the
-    steady rate is known; the rest of the burst stays queued, which is what the queue is for.
+    steady rate is known (or once no job is left to try); the rest of the burst stays queued, which is
+    what the queue is for.
     """
     name = f"throughput-{'limited' if limited else 'unlimited'}"
     per_window = max(1, rpm // 6)
@@ -199,30 +223,44 @@ def throughput(workdir: Path, rpm: int, windows: int, *, limited: bool) -> Throu
             acks = LatencyStats.of(load.closed_loop(bot.url, requests, concurrency=50))
             if acks.failed:
                 raise RuntimeError(f"{acks.failed} of the {burst} commands were not accepted")
-            deadline = time.monotonic() + windows * QUOTA_WINDOW_S * 1.5 + 20
-            while time.monotonic() < deadline:
-                if len([1 for _, status in stage.azure.answers() if status == 200]) > windows * per_window:
-                    break
-                time.sleep(0.2)
+            _wait_for_calls(stage, windows * per_window + 1, timeout_s=windows * QUOTA_WINDOW_S * 1.5 + 20)
         finally:
             bot.stop()
         answers = stage.azure.answers()
         by_status = stage.count_by_status()
+    _check_all_queued(by_status, burst)
     successes = [at for at, status in answers if status == 200]
-    per_minute, span = steady_rate(successes, per_window, windows)
+    rate = steady_rate(successes, per_window, windows)
     return ThroughputResult(
         rpm=rpm,
         limited=limited,
         burst=burst,
         windows=windows,
-        per_minute=per_minute,
+        per_minute=rate[0] if rate else None,
+        measured_s=rate[1] if rate else None,
         successes=len(successes),
         calls=len(answers),
         rate_limited=sum(status == 429 for _, status in answers),
-        failed_jobs=by_status.get("failed", 0),
         jobs_by_status=by_status,
-        measured_s=span,
     )
+
+
+def _check_all_queued(by_status: dict[str, int], commands: int) -> None:
+    # A 200 is not proof of a job: the ack may be a refusal (a quota, a duplicate) in ephemeral text.
+    if sum(by_status.values()) != commands:
+        raise RuntimeError(f"{commands} commands made {sum(by_status.values())} jobs: {by_status}")
+
+
+def _wait_for_calls(stage: Stage, successes: int, timeout_s: float) -> None:
+    """Until Azure has answered `successes` calls with 200, or every job has finished one way or another."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum(status == 200 for _, status in stage.azure.answers()) >= successes:
+            return
+        by_status = stage.count_by_status()
+        if not by_status.get("queued") and not by_status.get("running"):
+            return
+        time.sleep(0.5)
 
 
 def throughput_pair(workdir: Path, rpm: int, windows: int) -> tuple[ThroughputResult, ThroughputResult]:
@@ -256,8 +294,8 @@ MEMORY_AZURE_LATENCY_S = 120.0
 @dataclass(frozen=True)
 class MemoryResult:
     queued: int
-    peak_rss_mib: float
-    start_rss_mib: float
+    peak_rss_mb: float  # VmHWM, in 10^6 bytes like the target
+    start_rss_mb: float
     fill_s: float
     fill_acks: dict[str, Any]
     jobs_by_status: dict[str, int]
@@ -280,10 +318,11 @@ def memory(workdir: Path, queued: int) -> MemoryResult:
         by_status = stage.count_by_status()
     if acks.failed:
         raise RuntimeError(f"{acks.failed} of the {queued} commands were not accepted")
+    _check_all_queued(by_status, queued)
     return MemoryResult(
         queued=queued,
-        peak_rss_mib=peak / 1024,
-        start_rss_mib=start / 1024,
+        peak_rss_mb=peak * 1024 / 1e6,
+        start_rss_mb=start * 1024 / 1e6,
         fill_s=fill_s,
         fill_acks={**asdict(acks), "failed": acks.failed},
         jobs_by_status=by_status,
@@ -336,9 +375,3 @@ def report(rows: int, database_url: str | None) -> ReportResult:
         slowest_max_s=groupings[slowest]["max_s"],
         wall_s=wall,
     )
-
-
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    began = time.perf_counter()
-    result = call()
-    return result, time.perf_counter() - began

@@ -272,6 +272,12 @@ def run(settings: Settings, *, web: bool, workers: bool) -> None:
         threads=8,
         max_request_body_size=MAX_REQUEST_BODY_BYTES,
         ident="imagine-bot",
+        # Waitress's main loop visits every open connection each time it wakes, so fewer open at once
+        # keeps a burst cheap (bench, 200 commands at once: p99 1.2 s at waitress's default of 100,
+        # 0.37 s at 50, 0.3 s at 25). Idle keep-alive sockets are closed after 15 s instead of 120 s, so
+        # they do not hold places a new request needs.
+        connection_limit=settings.http_connection_limit,
+        channel_timeout=15,
     )
     _exit_on_signals()
     if pool is not None:

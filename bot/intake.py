@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.jobs.queue import Job, JobQueue, NewJob
+from bot.jobs.queue import Enqueued, JobQueue, NewJob
 from bot.request import Family, ImageRequest
 from bot.usage.limits import LimitReached, Limits
 from bot.usage.pricing import PriceTable
@@ -69,8 +69,8 @@ class Intake:
     def deployment_for(self, request: ImageRequest) -> Deployment:
         return self.deployments.get(request.deployment or "", self.default)
 
-    def submit(self, request: ImageRequest, origin: Origin) -> tuple[list[Job], bool]:
-        """Queue the request's jobs; returns (jobs, created). A repeated trigger_id creates nothing.
+    def submit(self, request: ImageRequest, origin: Origin) -> Enqueued:
+        """Queue the request's jobs. A repeated trigger_id creates nothing.
 
         Raises `LimitReached` when one of the configured limits refuses the request; nothing is queued then.
         """
@@ -98,7 +98,7 @@ class Intake:
             origin=origin.kind,
             parent_job_id=origin.parent_job_id,
         )
-        jobs, created = self.queue.enqueue(new, copies=copies)
-        if created:
+        enqueued = self.queue.enqueue(new, copies=copies)
+        if enqueued.created:
             self._on_enqueued()
-        return jobs, created
+        return enqueued

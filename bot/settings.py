@@ -117,6 +117,9 @@ class Settings(CoreSettings):
     job_deadline_minutes: float = Field(
         30.0, gt=0, le=1440, description="minutes after which an undelivered job fails, e.g. 30"
     )
+    http_connection_limit: int = Field(
+        50, ge=4, le=1000, description="HTTP connections served at once, e.g. 50 (others wait their turn)"
+    )
     progress_update_seconds: float = Field(
         20.0, gt=0, le=600, description="seconds of generating before the requester is told it is still going"
     )

@@ -50,7 +50,8 @@ def test_the_smoke_run_produces_every_figure(tmp_path: Path) -> None:
         figure = figures[key]
         assert figure["figure"].startswith(title)
         assert figure["error"] is None, (key, figure)
-        assert figure["result"] and figure["data"], (key, figure)
+        assert figure["result"], (key, figure)
+        assert figure["data"], (key, figure)
         assert figure["result"] in finished.stdout  # the printed table has the same rows as the JSON
 
     # Ratios to the naive app exist exactly where the issue asks for them: the two ack loads.

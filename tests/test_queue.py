@@ -40,7 +40,8 @@ def queue(engine: Engine, clock: FrozenClock) -> JobQueue:
 
 
 def test_enqueue_then_claim_returns_the_job_with_its_request(queue: JobQueue) -> None:
-    [job], created = queue.enqueue(new_job("t-1"))
+    enqueued = queue.enqueue(new_job("t-1"))
+    [job], created = enqueued.jobs, enqueued.created
 
     claimed = queue.claim("w1", LEASE)
 
@@ -54,8 +55,9 @@ def test_enqueue_then_claim_returns_the_job_with_its_request(queue: JobQueue) ->
 
 
 def test_same_trigger_id_is_one_job(queue: JobQueue) -> None:
-    [first], created_first = queue.enqueue(new_job("same"))
-    [second], created_second = queue.enqueue(new_job("same"))
+    first_call, second_call = queue.enqueue(new_job("same")), queue.enqueue(new_job("same"))
+    [first], created_first = first_call.jobs, first_call.created
+    [second], created_second = second_call.jobs, second_call.created
 
     assert (created_first, created_second) == (True, False)
     assert first.id == second.id
@@ -64,7 +66,7 @@ def test_same_trigger_id_is_one_job(queue: JobQueue) -> None:
 def test_jobs_are_claimed_in_order(queue: JobQueue, clock: FrozenClock) -> None:
     ids = []
     for n in range(3):
-        ids.append(queue.enqueue(new_job(f"t{n}"))[0][0].id)
+        ids.append(queue.enqueue(new_job(f"t{n}")).jobs[0].id)
         clock.advance(1)
 
     claimed = [queue.claim("w", LEASE) for _ in ids]
@@ -145,7 +147,7 @@ def test_release_puts_running_jobs_back_at_once(queue: JobQueue) -> None:
 
 
 def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue) -> None:
-    [job], _ = queue.enqueue(new_job())
+    [job] = queue.enqueue(new_job()).jobs
 
     progress = [queue.use_response_url(job.id, final=False) for _ in range(RESPONSE_URL_USES + 1)]
     final = [queue.use_response_url(job.id, final=True) for _ in range(2)]
@@ -157,7 +159,7 @@ def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue)
 def test_position_counts_the_jobs_ahead(queue: JobQueue, clock: FrozenClock) -> None:
     jobs = []
     for n in range(3):
-        jobs.append(queue.enqueue(new_job(f"p{n}"))[0][0])
+        jobs.append(queue.enqueue(new_job(f"p{n}")).jobs[0])
         clock.advance(1)
 
     assert [queue.position(job.id) for job in jobs] == [1, 2, 3]
@@ -191,3 +193,17 @@ def test_concurrent_claims_never_hand_one_job_to_two_workers(engine: Engine) -> 
 
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == total
+
+
+def test_enqueue_reports_the_place_in_line_of_the_new_job(queue: JobQueue, clock: FrozenClock) -> None:
+    positions = []
+    for n in range(3):
+        positions.append(queue.enqueue(new_job(f"line{n}")).position)
+        clock.advance(1)
+    queue.claim("w", LEASE)  # the first one starts running
+    later = queue.enqueue(new_job("line3"))
+    repeat = queue.enqueue(new_job("line3"))
+
+    assert positions == [1, 2, 3]
+    assert later.position == 3
+    assert (repeat.created, repeat.position) == (False, 0)

@@ -22,8 +22,10 @@ def register(
 ) -> None:
     # Inline, not lazy: these only parse and insert rows, and `process_before_response=True` answers
     # in well under a millisecond instead of waiting on Bolt's 5-thread pool (DESIGN.md, step 2).
-    # The lazy step only acts on `/imagine usage csv`: the file upload must not delay the ack.
-    app.command("/imagine")(ack=imagine, lazy=[imagine.usage.send_csv])
+    # `/imagine usage csv` uploads a file after the ack, lazily; only that command pays for the hand-off.
+    usage = imagine.usage
+    app.command("/imagine", matchers=[usage.asks_for_csv])(ack=usage.acknowledge_csv, lazy=[usage.send_csv])
+    app.command("/imagine")(imagine)
     app.action(replies.REGENERATE)(variations)
     app.action(replies.USE_REVISED)(variations)
     app.action(replies.MORE)(variations)

@@ -71,7 +71,7 @@ class VariationButtons:
             parent_job_id=job.id,
         )
         try:
-            jobs, _ = self._intake.submit(request, origin)
+            jobs = self._intake.submit(request, origin).jobs
         except LimitReached as reached:
             respond(replies.limit_reached_message(reached.blocked))
             return

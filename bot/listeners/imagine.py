@@ -49,8 +49,7 @@ class ImagineCommand:
             trigger_id=command.get("trigger_id") or None,
         )
         try:
-            jobs, created = intake.submit(parsed, origin)
-            position = intake.queue.position(jobs[0].id) if created else 0
+            enqueued = intake.submit(parsed, origin)
         except LimitReached as reached:
             log.info("%s blocked by the %s limit", origin.user_id, reached.blocked.limit)
             _answer(ack, replies.limit_reached(reached.blocked))
@@ -59,7 +58,8 @@ class ImagineCommand:
             log.exception("could not queue a request from %s", origin.user_id)
             _answer(ack, replies.not_accepted())
             return
-        if not created:
+        jobs, position = enqueued.jobs, enqueued.position
+        if not enqueued.created:
             _answer(ack, replies.already_queued(jobs[0].id))
             return
         deployment = intake.deployment_for(parsed)

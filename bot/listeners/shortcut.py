@@ -59,7 +59,7 @@ class ImagineThisShortcut:
             kind="shortcut",
         )
         try:
-            jobs, _ = self._intake.submit(parsed, origin)
+            jobs = self._intake.submit(parsed, origin).jobs
         except LimitReached as reached:
             ack(response_action="errors", errors={replies.PROMPT_BLOCK: replies.limit_reached(reached.blocked)[:150]})
             return

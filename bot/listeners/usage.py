@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
@@ -62,10 +63,18 @@ class UsageCommand:
         ]
         return replies.usage_for_admin(mine, *reports)
 
+    @staticmethod
+    def asks_for_csv(command: dict[str, Any]) -> bool:
+        """Bolt matcher: only `/imagine usage csv` takes the listener that uploads after the ack."""
+        return usage_words(str(command.get("text") or "")) == ["csv"]
+
+    def acknowledge_csv(self, ack: Ack, command: dict[str, Any]) -> None:
+        ack(**self.answer(command, ["csv"]))
+
     def send_csv(self, command: dict[str, Any], client: WebClient) -> None:
         """After the ack (lazily): upload every person's figures as CSV into the admin's DM."""
         user_id, team_id = str(command.get("user_id") or ""), str(command.get("team_id") or "")
-        if usage_words(str(command.get("text") or "")) != ["csv"] or not self._is_admin(user_id):
+        if not self._is_admin(user_id):
             return
         now = self._clock()
         report = usage_report(self._engine, since=now - WINDOW, until=now, by=Grouping.USER, team_id=team_id)
