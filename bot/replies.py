@@ -155,7 +155,13 @@ def image_title(request: ImageRequest) -> str:
 
 
 def _ephemeral(text: str) -> Message:
+    """Progress or outcome for the requester: replaces the previous private message."""
     return {"response_type": "ephemeral", "replace_original": True, "text": text, **NO_UNFURL}
+
+
+def _note(text: str) -> Message:
+    """A private answer next to a shared message (a button's response_url): never replaces it."""
+    return {"response_type": "ephemeral", "replace_original": False, "text": text, **NO_UNFURL}
 
 
 def generating(request: ImageRequest, job_id: int) -> Message:
@@ -295,53 +301,23 @@ def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
     return {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label}, "value": value}
 
 
-def click_queued(action: str, job_ids: Sequence[int], position: int) -> Message:
-    verb = {REGENERATE: "Regenerating", USE_REVISED: "Regenerating with the revised prompt", MORE: "Making more"}
-    line = f", {_ordinal(position)} in line" if position > 1 else ""
-    jobs = f"job {job_ids[0]}" if len(job_ids) == 1 else f"jobs {job_ids[0]}–{job_ids[-1]}"
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        **NO_UNFURL,
-        "text": f":art: {verb.get(action, 'Working')}… queued as {jobs}{line}.",
-    }
-
-
 def job_gone(job_id: int) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        **NO_UNFURL,
-        "text": f":wastebasket: That image (job {job_id}) no longer exists, so there is nothing to work from. "
-        "Start again with `/imagine`.",
-    }
+    return _note(
+        f":wastebasket: That image (job {job_id}) no longer exists, so there is nothing to work from. "
+        "Start again with `/imagine`."
+    )
 
 
 def no_revised_prompt(job_id: int) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        **NO_UNFURL,
-        "text": f"Job {job_id} has no revised prompt to use; try *Regenerate* instead.",
-    }
+    return _note(f"Job {job_id} has no revised prompt to use; try *Regenerate* instead.")
 
 
 def delete_forbidden(owner_id: str, job_id: int) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        **NO_UNFURL,
-        "text": f":lock: Only {_user(owner_id)}, who asked for this image, or an admin can delete it (job {job_id}).",
-    }
+    return _note(f":lock: Only {_user(owner_id)}, who asked for this image, or an admin can delete it (job {job_id}).")
 
 
 def deleted(job_id: int) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        "text": f":wastebasket: Deleted job {job_id}.",
-        **NO_UNFURL,
-    }
+    return _note(f":wastebasket: Deleted job {job_id}.")
 
 
 # --- the "Imagine this" message shortcut ----------------------------------------------------------
@@ -440,7 +416,7 @@ def limit_reached(blocked: Blocked) -> str:
 
 
 def limit_reached_message(blocked: Blocked) -> Message:
-    return {"response_type": "ephemeral", "replace_original": False, "text": limit_reached(blocked), **NO_UNFURL}
+    return _note(limit_reached(blocked))
 
 
 def _money(value: Decimal) -> str:
@@ -516,13 +492,10 @@ def admins_only() -> str:
 
 
 def prompt_not_kept(job_id: int) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        "text": f":see_no_evil: This workspace does not keep prompts once an image is made, so job {job_id} "
-        "cannot be repeated. Start again with `/imagine`.",
-        **NO_UNFURL,
-    }
+    return _note(
+        f":see_no_evil: This workspace does not keep prompts once an image is made, so job {job_id} "
+        "cannot be repeated. Start again with `/imagine`."
+    )
 
 
 # --- App Home -------------------------------------------------------------------------------------

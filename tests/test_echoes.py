@@ -206,10 +206,6 @@ CASES: dict[str, list[tuple[Call, tuple[str, ...]]]] = {
         (lambda h: replies.controls(5, has_revised_prompt=True, group_note=h), ()),
         (lambda h: replies.controls(5, has_revised_prompt=False), ()),
     ],
-    "click_queued": [
-        (lambda h: replies.click_queued(h, [1], 1), ()),
-        (lambda h: replies.click_queued(replies.MORE, [1, 2], 3), ()),
-    ],
     "job_gone": [(lambda h: replies.job_gone(5), ())],
     "no_revised_prompt": [(lambda h: replies.no_revised_prompt(5), ())],
     "delete_forbidden": [
