@@ -31,7 +31,7 @@ tasks:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this runs under any python3, before a venv exists)
         sys.exit(f"dev.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print("dev.py: creating .venv …", file=sys.stderr)
