@@ -74,7 +74,7 @@ def queued(request: ImageRequest, model: str, job_ids: Sequence[int], position: 
     line = f" {_ordinal(position)} in line;" if position > 1 else ""
     jobs = f"job {job_ids[0]}" if len(job_ids) == 1 else f"jobs {job_ids[0]}–{job_ids[-1]}"
     note = f"\n_{escape(request.size_note)}_" if request.size_note else ""
-    several = " They will be posted together" if len(job_ids) > 1 or request.n > 1 else " It will be posted"
+    several = " they will be posted together" if len(job_ids) > 1 or request.n > 1 else " it will be posted"
     return (
         f":art: Imagining *{_echo(request.prompt)}*\n{_options(request, model)}{note}\n"
         f"Queued as {jobs},{line}{several} in this channel when ready."
