@@ -156,17 +156,6 @@ def test_response_url_budget_keeps_the_last_use_for_the_outcome(queue: JobQueue)
     assert final == [True, False]
 
 
-def test_position_counts_the_jobs_ahead(queue: JobQueue, clock: FrozenClock) -> None:
-    jobs = []
-    for n in range(3):
-        jobs.append(queue.enqueue(new_job(f"p{n}")).jobs[0])
-        clock.advance(1)
-
-    assert [queue.position(job.id) for job in jobs] == [1, 2, 3]
-    queue.claim("w", LEASE)
-    assert queue.position(jobs[2].id) == 2
-
-
 def test_finish_refuses_a_status_that_is_not_final(queue: JobQueue) -> None:
     with pytest.raises(ValueError, match="not a final status"):
         queue.finish(1, "w", Outcome(Status.QUEUED))

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from bot.request import ImageRequest
 from bot.usage.models import Generation, Status
@@ -377,25 +377,6 @@ class JobQueue:
             revised_prompt=None,
         )
 
-    def position(self, job_id: int) -> int:
-        """1 for the next job to run; counts the queued jobs that are due before this one."""
-        with self._sessions() as session:
-            row = session.get(Generation, job_id)
-            if row is None or row.status != Status.QUEUED.value:
-                return 0
-            ahead = session.scalar(
-                select(func.count())
-                .select_from(Generation)
-                .where(
-                    Generation.status == Status.QUEUED.value,
-                    or_(
-                        Generation.not_before < row.not_before,
-                        and_(Generation.not_before == row.not_before, Generation.id < row.id),
-                    ),
-                )
-            )
-            return int(ahead or 0) + 1
-
     def get(self, job_id: int) -> Job | None:
         with self._sessions() as session:
             row = session.get(Generation, job_id)
@@ -416,6 +397,3 @@ class JobQueue:
             )
             session.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
-
-    def session(self) -> Session:
-        return self._sessions()
