@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert
 from bot.charts_http import CHART_TITLE, ChartEndpoint, chart_signing_key
 from bot.usage.chart import HEIGHT, WIDTH, DayFigures, daily_series, render_chart, sparkline
 from bot.usage.models import Generation
+from tests.test_report import job as report_job
 
 NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)
 FIRST_DAY = date(2026, 3, 2)  # 30 UTC days up to and including NOW's day
@@ -37,24 +38,8 @@ def job(
     status: str = "succeeded",
     cost: str | None = "0.04",
 ) -> dict[str, Any]:
-    created = datetime.fromisoformat(created_at).replace(tzinfo=UTC)
-    return {
-        "team_id": team,
-        "channel_id": "C1",
-        "user_id": user,
-        "prompt": "a fox",
-        "model": "dall-e-3",
-        "deployment": "d",
-        "size": "1024x1024",
-        "quality": "standard",
-        "n": n,
-        "status": status,
-        "attempts": 1,
-        "created_at": created,
-        "not_before": created,
-        "response_url_uses": 0,
-        "estimated_cost_usd": None if cost is None else Decimal(cost),
-    }
+    """A seeded row: the report tests' builder, with this file's team and a dall-e-3 list price."""
+    return report_job(created_at, user=user, team=team, n=n, status=status, cost=cost)
 
 
 SEED = [
