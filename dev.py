@@ -68,8 +68,8 @@ def main(argv: list[str]) -> int:
         return run(python, "-m", "pytest", *parallel, *args)
     if task == "check":
         for step in (
-            [python, "-m", "ruff", "check", "bot", "tests", "bench", "dev.py"],
-            [python, "-m", "ruff", "format", "--check", "bot", "tests", "bench", "dev.py"],
+            [python, "-m", "ruff", "check", "bot", "devkit", "tests", "bench", "dev.py"],
+            [python, "-m", "ruff", "format", "--check", "bot", "devkit", "tests", "bench", "dev.py"],
             [python, "-m", "mypy", "bot"],
         ):
             if code := run(*step):
