@@ -11,6 +11,7 @@ pointing the clients at the emulators.
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-API_VERSION = "2024-10-21"
+API_VERSION = "2025-04-01-preview"
 
 
 def build_app() -> App:
@@ -40,7 +41,9 @@ def build_app() -> App:
             timeout=120,
         )
         answer.raise_for_status()
-        image = httpx.get(answer.json()["data"][0]["url"], timeout=60).content
+        picture = answer.json()["data"][0]
+        # GPT image models answer with base64; DALL-E 3 with a URL to fetch.
+        image = base64.b64decode(picture["b64_json"]) if "b64_json" in picture else httpx.get(picture["url"]).content
         client.files_upload_v2(
             channel=command["channel_id"],
             content=image,

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.load import LatencyStats
+from bench.stats import LatencyStats
 
-COLUMNS = ("figure", "load", "result", "target", "met?", "ratio to naive")
+COLUMNS = ("figure", "load", "result", "target", "met?", "× floor", "load avg")
 
 
 @dataclass
@@ -25,14 +25,21 @@ class Figure:
     load: str
     target: str
     result: str = ""
-    met: bool | None = None  # None: no target (the baselines), or not measured
-    ratio: str = "—"
+    met: bool | None = None  # None: no target (the floor and the baselines), or not measured
+    ratio: str = "—"  # the figure as a multiple of the floor's
+    load_average: str = ""  # the machine's 1-minute load average when the figure's run began
     data: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     def row(self) -> tuple[str, ...]:
         met = "—" if self.met is None else ("yes" if self.met else "NO")
-        return (self.figure, self.load, self.result, self.target, met, self.ratio)
+        return (self.figure, self.load, self.result, self.target, met, self.ratio, self.load_average)
+
+    def failed(self, why: str = "the benchmark raised; see the log on stderr") -> Figure:
+        self.result = "error (see stderr)"
+        self.met = False
+        self.error = why
+        return self
 
 
 def ms(seconds: float) -> str:
@@ -41,28 +48,27 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.0995 else f"{seconds * 1000:.1f} ms"
 
 
-def latency_text(stats: LatencyStats) -> str:
+def latency_text(stats: LatencyStats, *, failures: int | None = None, of: int | None = None) -> str:
     text = f"p50 {ms(stats.p50_s)} / p99 {ms(stats.p99_s)} / max {ms(stats.max_s)}"
-    if not stats.failed:
-        return f"{text}; all {stats.count} answered 200 in < 3 s"
+    failed = stats.failed if failures is None else failures
+    count = stats.count if of is None else of
+    if not failed:
+        return f"{text}; all {count} answered 200 in < 3 s"
     parts = [
-        f"{count} {what}"
-        for count, what in (
+        f"{n} {what}"
+        for n, what in (
             (stats.non_200, "non-200"),
             (stats.no_answer, f"no answer in {stats.client_timeout_s:g} s"),
             (stats.over_3s, "200 after > 3 s"),
         )
-        if count
+        if n
     ]
-    return f"{text}; {stats.failed} of {stats.count} failed ({', '.join(parts)})"
+    detail = f" ({', '.join(parts)})" if failures is None else ""
+    return f"{text}; {failed} of {count} failed{detail}"
 
 
-def ratio_text(ours: LatencyStats, naive: LatencyStats) -> str:
-    """ours ÷ naive per percentile. The naive app's unanswered requests count at the client's timeout,
-    so its figures are lower bounds and the ratios upper bounds (marked ≤)."""
-    bound = "≤" if naive.no_answer else ""
-    pairs = ((ours.p50_s, naive.p50_s), (ours.p99_s, naive.p99_s), (ours.max_s, naive.max_s))
-    return " / ".join(f"{bound}{a / b:.3g}×" if b > 0 else "n/a" for a, b in pairs)
+def times(value: float, floor: float) -> str:
+    return f"{value / floor:.2g}×" if floor > 0 and not math.isnan(value) else "n/a"
 
 
 def render(figures: list[Figure], machine: dict[str, str]) -> str:
@@ -74,14 +80,19 @@ def render(figures: list[Figure], machine: dict[str, str]) -> str:
     return "\n".join([*lines, "", f"machine: {about}"])
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine_info() -> dict[str, str]:
     return {
         "cores": str(os.cpu_count()),
         "cpu": _cpu_model(),
+        "memory": _memory(),
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
         "commit": _commit(),
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load average at start": load_average(),
     }
 
 
@@ -94,6 +105,15 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(meminfo.readline().split()[1])
+        return f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        return "unknown"
 
 
 def _commit() -> str:

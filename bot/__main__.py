@@ -17,19 +17,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="Slack listener and workers in one process (the default set-up)")
     commands.add_parser("web", help="the Slack listener alone (scale-out; run workers separately)")
-    commands.add_parser("worker", help="workers alone (scale-out; any number on one PostgreSQL database)")
+    worker = commands.add_parser("worker", help="workers alone (scale-out; any number on one PostgreSQL database)")
+    # Used by `serve` for its child process: woken through a pipe, and no HTTP listener of its own.
+    worker.add_argument("--wake-fd", type=int, help=argparse.SUPPRESS)
+    worker.add_argument("--no-http", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
     report = commands.add_parser("report", help="usage by user, channel, day or model: images, failures, cost")
     report.add_argument("--since", default="30d", help="an age (30d, 12h, 2w) or a UTC date/time (default 30d)")
     report.add_argument("--until", help="the same forms; a bare date includes that whole day (default now)")
-    report.add_argument("--by", choices=["user", "channel", "day", "model"], default="user")
+    report.add_argument("--by", choices=["user", "channel", "day", "model", "origin"], default="user")
     report.add_argument("--format", choices=["table", "csv", "json"], default="table")
     purge = commands.add_parser("purge", help="erase old prompts (PROMPT_RETENTION_DAYS); counts and costs remain")
     purge.add_argument("--older-than", type=int, metavar="DAYS", help="default: PROMPT_RETENTION_DAYS")
-    demo = commands.add_parser("demo", help="try it in a browser: the real bot between Slack and Azure emulators")
-    demo.add_argument("--port", type=int, default=8080, help="the web page's port on 127.0.0.1 (default 8080)")
-    demo.add_argument("--model", choices=["dall-e-3", "gpt-image-1", "dall-e-2"], default="dall-e-3")
-    demo.add_argument("--open", action="store_true", help="open the page in the default browser")
     return parser
 
 
@@ -53,7 +52,8 @@ def _report(args: argparse.Namespace, database_url: str) -> None:
     from sqlalchemy import inspect
     from sqlalchemy.exc import OperationalError
 
-    from bot.usage.report import FORMATS, Grouping, parse_since, parse_until, usage_report
+    from bot.store.usage import Grouping, UsageReader
+    from bot.usage.report import FORMATS, parse_since, parse_until
 
     def stop(message: str, code: int) -> NoReturn:
         print(f"imagine-bot: report: {message}", file=sys.stderr)
@@ -70,13 +70,13 @@ def _report(args: argparse.Namespace, database_url: str) -> None:
         stop(f"--until: {error}", 2)
     if since >= until:
         stop(f"--since {args.since} is not before --until {args.until or 'now'}", 2)
-    from bot.database import create_database_engine  # after the checks: it imports Alembic, which logs
+    from bot.store.database import create_database_engine  # after the checks: it imports Alembic, which logs
 
     engine = create_database_engine(database_url)
     try:
         if not inspect(engine).has_table("generations"):
             stop("the database has no generations table yet; run imagine-bot migrate", 1)
-        report = usage_report(engine, since=since, until=until, by=Grouping(args.by))
+        report = UsageReader(engine).report(since=since, until=until, by=Grouping(args.by))
     except OperationalError as error:
         stop(f"cannot read the database: {str(error.orig).strip().splitlines()[0]}", 1)
     finally:
@@ -87,8 +87,8 @@ def _report(args: argparse.Namespace, database_url: str) -> None:
 def _purge(days: int | None, database_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.database import create_database_engine
     from bot.jobs.queue import JobQueue
+    from bot.store.database import create_database_engine
 
     if days is None or days < 1:
         print("imagine-bot: purge: set PROMPT_RETENTION_DAYS or pass --older-than DAYS (1 or more)", file=sys.stderr)
@@ -98,24 +98,12 @@ def _purge(days: int | None, database_url: str) -> None:
         erased = JobQueue(engine).purge_prompts(datetime.now(UTC) - timedelta(days=days))
     finally:
         engine.dispose()
-    print(f"Erased the prompts of {erased} request(s) finished more than {days} days ago.")
+    print(f"Erased the prompts of {erased} request(s) finished more than {days} days ago.", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     from bot.logs import configure_logging
-
-    if args.command == "demo":
-        # Needs no settings at all: the playground makes its own throw-away tokens and database.
-        configure_logging("WARNING")
-        from bot.playground.runner import PlaygroundError, run_demo
-
-        try:
-            run_demo(port=args.port, model=args.model, open_browser=args.open, announce=print)
-        except PlaygroundError as error:
-            print(f"imagine-bot: demo: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
-        return
 
     if args.command == "report":
         core = _load(CoreSettings)
@@ -132,9 +120,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "migrate":
         core = _load(CoreSettings)
         configure_logging(core.log_level, json_lines=core.log_json)
-        from bot.database import migrate
+        from bot.store.database import migrate
 
-        print(f"imagine-bot: the database schema is at revision {migrate(core.database_url)} (the latest).")
+        revision = migrate(core.database_url)
+        print(f"imagine-bot: the database schema is at revision {revision} (the latest).", flush=True)
         return
 
     settings = _load(Settings)
@@ -149,18 +138,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         if s is not None
     ]
     configure_logging(settings.log_level, json_lines=settings.log_json, secrets=secrets)
-    from bot.app import StartupError, run
+    from bot.app import StartupError, warn_about_lifecycles
+    from bot.processes import run_serve, run_web, run_worker
 
+    warn_about_lifecycles(settings)
     if args.command == "serve":
         # The all-in-one mode is the zero-set-up one: bring the (SQLite) schema up to date first.
         # `web`/`worker` deployments migrate once in the release phase instead (Procfile).
-        from bot.database import migrate
+        from bot.store.database import migrate
 
         migrate(settings.database_url)
     try:
-        run(settings, web=args.command in ("serve", "web"), workers=args.command in ("serve", "worker"))
+        if args.command == "serve":
+            run_serve(settings)
+        elif args.command == "web":
+            run_web(settings)
+        else:
+            run_worker(settings, wake_fd=args.wake_fd, serve_http=not args.no_http)
     except StartupError as error:
-        print(f"imagine-bot: {error}", file=sys.stderr)
+        print(f"imagine-bot: {error}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
 
 

@@ -1,57 +1,55 @@
 """The composition root: every long-lived object is built here, from Settings, and nothing at import.
-
-`run()` serves one process in one of the three shapes of DESIGN.md:
-- serve  — Slack listener and workers together (SQLite by default);
-- web    — the Slack listener alone;
-- worker — workers alone (any number of them on one PostgreSQL database).
-"""
+`bot.processes` runs them as the web, worker and serve processes."""
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
-import signal
+import ssl
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import certifi
 import httpx
-from pydantic import SecretStr
+import httpx2
 from slack_bolt import App, BoltResponse
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import listeners, slack_compat
-from bot.charts_http import ChartEndpoint, chart_signing_key
-from bot.database import create_database_engine
-from bot.delivery import SlackDelivery, slack_retry_handlers
-from bot.http_guard import SlackRequestGuard
-from bot.images.azure import AzureOpenAIImages
+from bot import listeners
+from bot.images.generator import ImageGenerator
+from bot.images.models import lifecycle_warnings
 from bot.intake import Intake
-from bot.jobs.queue import JobQueue, utc_now
-from bot.jobs.ratelimit import SharedRateLimit
+from bot.jobs.pacing import Pacer
+from bot.jobs.queue import JobQueue
 from bot.jobs.retry import RetryPolicy
-from bot.jobs.worker import JobRunner, WorkerPool
-from bot.listeners.buttons import DeleteButton, VariationButtons
+from bot.jobs.writer import JobCommitter
+from bot.listeners.buttons import ResultButtons
+from bot.listeners.follow_ups import FollowUps
 from bot.listeners.home import AppHome
 from bot.listeners.imagine import ImagineCommand
-from bot.listeners.shortcut import ImagineThisShortcut
+from bot.listeners.mentions import Mentions
+from bot.listeners.shortcuts import Shortcuts
 from bot.listeners.usage import UsageCommand
 from bot.settings import Settings
+from bot.slack.bodies import patch_bolt
+from bot.slack.gateway import ChannelPacing, SlackGateway, retry_handlers
+from bot.store.clock import Clock, utc_now
+from bot.store.database import create_database_engine
+from bot.store.usage import UsageReader
 from bot.usage.limits import Limits
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+from bot.web.charts import ChartEndpoint, chart_signing_key
+from bot.worker.announcer import Announcer
+from bot.worker.pool import WorkerPool
+from bot.worker.runner import JobRunner, RunnerSettings
 
 log = logging.getLogger(__name__)
-
-# Slack's largest payloads (modal submissions) are tens of kilobytes; refuse anything far beyond.
-MAX_REQUEST_BODY_BYTES = 1024 * 1024
 
 
 class StartupError(Exception):
@@ -63,66 +61,125 @@ class Components:
     settings: Settings
     engine: Engine
     queue: JobQueue
+    reader: UsageReader
     slack: WebClient
+    gateway: SlackGateway
     http: httpx.Client
+    clock: Clock
 
     def close(self) -> None:
         self.http.close()
         self.engine.dispose()
 
 
-def build_components(settings: Settings) -> Components:
+class _SharedTLSContext(ssl.SSLContext):
+    # Bolt deep-copies each lazy listener's request, its WebClient included; an SSLContext cannot be
+    # copied, and being immutable once built, need not be.
+    def __deepcopy__(self, memo: dict[int, object]) -> _SharedTLSContext:
+        return self
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process for every HTTPS client. Without it each httpx client loads the CA
+    bundle again, and slack_sdk's urllib transport does so on every call: about 50 ms of CPU each."""
+    context = _SharedTLSContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
+def build_components(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Components:
+    """`clock`, `monotonic` and `sleep` are the seams tests move time through."""
     engine = create_database_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
     slack = WebClient(
+        ssl=tls_context(),
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=30,
-        retry_handlers=slack_retry_handlers(),
+        retry_handlers=retry_handlers(sleep),
     )
-    # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure.
-    http = httpx.Client(trust_env=False, limits=httpx.Limits(max_connections=settings.worker_concurrency * 2 + 4))
-    return Components(settings, engine, JobQueue(engine), slack, http)
+    # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
+    http = httpx.Client(
+        trust_env=False, verify=tls_context(), limits=httpx.Limits(max_connections=settings.worker_concurrency * 2 + 4)
+    )
+    gateway = SlackGateway(
+        slack,
+        http=http,
+        bot_token=settings.slack_bot_token,
+        max_download_bytes=settings.max_image_bytes,
+        pacing=ChannelPacing(clock=monotonic, sleep=sleep),
+        sleep=sleep,
+    )
+    return Components(settings, engine, JobQueue(engine, clock=clock), UsageReader(engine), slack, gateway, http, clock)
 
 
-def build_slack_app(components: Components, *, on_enqueued: Callable[[], None]) -> App:
+def build_intake(components: Components, committer: JobCommitter) -> Intake:
     settings = components.settings
-    slack_compat.apply()
+    limits = settings.limits
+    return Intake(
+        committer,
+        components.queue,
+        settings.deployments,
+        limits=Limits(components.reader, limits, clock=components.clock) if limits.any else None,
+        prices=settings.image_prices,
+        progress_in_channel=settings.progress_in_channel,
+    )
+
+
+def build_slack_app(
+    components: Components, intake: Intake, *, listener_executor: Executor | None = None
+) -> tuple[App, ImagineCommand]:
+    """The Bolt app with every listener registered; the /imagine command is returned for the HTTP fast path."""
+    settings = components.settings
+    patch_bolt()
     try:
         # The token is checked once here (auth.test) and cached, so no request waits on Slack later.
         app = App(
-            client=components.slack,
-            token=settings.slack_bot_token.get_secret_value(),
+            name="imagine-bot",  # without a name Bolt walks the call stack for one, a tenth of a second
+            client=components.slack,  # it carries the bot token
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             process_before_response=True,
             raise_error_for_unhandled_request=False,
+            listener_executor=listener_executor,
         )
     except BoltError as error:
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN at start-up: {_first_line(error)}") from None
     app.error(_log_unhandled_error)
-    limits = settings.limits
-    intake = Intake(
-        components.queue,
-        settings.deployments,
-        limits=Limits(components.engine, limits) if limits.any else None,
-        prices=settings.image_prices,
-        on_enqueued=on_enqueued,
-    )
-    usage = UsageCommand(components.engine, limits, is_admin=settings.admins.__contains__)
-    charts = ChartEndpoint(components.engine, chart_signing_key(settings.slack_signing_secret))
+    is_admin = settings.admins.__contains__
+    today = lambda: components.clock().date()  # noqa: E731 (a one-line clock view)
+    imagine = ImagineCommand(intake, today=today, revising_with=settings.azure_openai_responses_deployment)
+    follow_ups = FollowUps(intake)
+    charts = chart_endpoint(components)
+    public_url = settings.public_url
 
     def chart_url(team_id: str) -> str | None:
         # Slack fetches an image block's picture itself: without a public address there is none to give.
-        return charts.url_for(settings.public_url, team_id, utc_now()) if settings.public_url else None
+        return charts.url_for(public_url, team_id, components.clock()) if public_url else None
 
     listeners.register(
         app,
-        imagine=ImagineCommand(intake, usage),
-        variations=VariationButtons(intake),
-        delete=DeleteButton(intake, is_admin=settings.admins.__contains__),
-        shortcut=ImagineThisShortcut(intake),
-        home=AppHome(components.engine, limits, is_admin=settings.admins.__contains__, chart_url=chart_url),
+        imagine=imagine,
+        usage=UsageCommand(components.reader, settings.limits, is_admin=is_admin, clock=components.clock),
+        buttons=ResultButtons(follow_ups, components.gateway, is_admin=is_admin, clock=components.clock),
+        shortcuts=Shortcuts(intake, components.gateway),
+        mentions=Mentions(intake, follow_ups, components.gateway),
+        home=AppHome(
+            components.reader, settings.limits, is_admin=is_admin, chart_url=chart_url, clock=components.clock
+        ),
     )
-    return app
+    return app, imagine
+
+
+def chart_endpoint(components: Components) -> ChartEndpoint:
+    return ChartEndpoint(
+        components.reader, chart_signing_key(components.settings.slack_signing_secret), components.clock
+    )
 
 
 def _log_unhandled_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -135,180 +192,97 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def build_worker_pool(components: Components) -> WorkerPool:
+def build_generators(components: Components) -> dict[str, ImageGenerator]:
+    # Imported here, not at the top: only worker processes draw, and the openai package takes a second
+    # to import that the web process, which answers Slack, should not spend at start.
+    from bot.images.azure import AzureImages, openai_client
+    from bot.images.azure_legacy import LegacyAzureImages
+
     settings = components.settings
-    generators = {
-        name: AzureOpenAIImages(
-            endpoint=settings.azure_openai_endpoint,
-            api_key=settings.azure_openai_api_key,
-            deployment=name,
-            model=model,
-            # An explicit api-version is for the default deployment; the others use their family's.
-            api_version=settings.azure_openai_api_version if name == settings.azure_openai_deployment else None,
-            http=components.http,
-            timeout_s=settings.azure_timeout_seconds,
-            poll_interval_s=settings.azure_poll_seconds,
-            max_image_bytes=settings.max_image_bytes,
-        )
-        for name, model in settings.deployments.items()
-    }
-    delivery = SlackDelivery(components.slack)
-    policy = RetryPolicy(max_attempts=settings.job_max_attempts)
-    rate_limit = None
+    # One HTTP connection pool for every Azure call; the openai client runs on httpx2 (httpx's successor).
+    azure_http = httpx2.Client(
+        trust_env=False, verify=tls_context(), limits=httpx2.Limits(max_connections=settings.worker_concurrency * 2 + 4)
+    )
+    client = openai_client(
+        settings.azure_openai_endpoint, settings.azure_openai_api_key, azure_http, settings.azure_timeout_seconds
+    )
+    generators: dict[str, ImageGenerator] = {}
+    for name, deployment in settings.deployments.items():
+        if deployment.family.is_gpt_image:
+            generators[name] = AzureImages(
+                client, deployment, responses_deployment=settings.azure_openai_responses_deployment
+            )
+        else:
+            generators[name] = LegacyAzureImages(
+                endpoint=settings.azure_openai_endpoint,
+                api_key=settings.azure_openai_api_key,
+                deployment=deployment,
+                http=components.http,
+                api_version=settings.azure_openai_api_version,
+                timeout_s=settings.azure_timeout_seconds,
+                poll_interval_s=settings.azure_poll_seconds,
+                max_image_bytes=settings.max_image_bytes,
+            )
+    return generators
+
+
+def build_runner(
+    components: Components,
+    generators: Mapping[str, ImageGenerator],
+    *,
+    owner: str,
+    stopping: threading.Event | None = None,
+    pacer: Pacer | None = None,
+) -> JobRunner:
+    settings = components.settings
+    revising = settings.azure_openai_responses_deployment is not None
+    return JobRunner(
+        components.queue,
+        generators,
+        components.gateway,
+        owner=owner,
+        policy=RetryPolicy(max_attempts=settings.job_max_attempts),
+        prices=settings.image_prices,
+        revises=lambda deployment: revising and settings.deployments.get_or_default(deployment).family.is_gpt_image,
+        pacer=pacer,
+        settings=RunnerSettings(
+            deadline=timedelta(minutes=settings.job_deadline_minutes),
+            still_drawing_after_s=settings.progress_update_seconds,
+            hash_prompts=settings.store_prompts == "hash",
+        ),
+        clock=components.clock,
+        stopping=stopping,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+    )
+
+
+def build_worker_pool(
+    components: Components, generators: Mapping[str, ImageGenerator], *, owner: str | None = None
+) -> WorkerPool:
+    settings = components.settings
+    pacer = None
     if settings.azure_rpm_limit is not None:
-        rate_limit = SharedRateLimit(
+        pacer = Pacer(
             components.engine, name=f"azure:{settings.azure_openai_deployment}", per_minute=settings.azure_rpm_limit
         )
     return WorkerPool(
         components.queue,
-        lambda owner: JobRunner(
-            components.queue,
-            generators,
-            delivery,
-            policy=policy,
-            owner=owner,
-            deadline=timedelta(minutes=settings.job_deadline_minutes),
-            prices=settings.image_prices,
-            hash_prompts=settings.store_prompts == "hash",
-            still_generating_after_s=settings.progress_update_seconds,
-        ),
+        lambda worker, stopping: build_runner(components, generators, owner=worker, stopping=stopping, pacer=pacer),
+        lambda worker: Announcer(components.queue, components.gateway, owner=worker),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,
         poll_s=settings.queue_poll_seconds,
-        rate_limit=rate_limit,
+        owner=owner,
     )
 
 
-class HealthCheck:
-    """200 only when the database answers and, where this process runs workers, they are alive."""
-
-    def __init__(self, queue: JobQueue, pool: WorkerPool | None) -> None:
-        self._queue = queue
-        self._pool = pool
-
-    def __call__(self) -> tuple[bool, dict[str, str]]:
-        checks: dict[str, str] = {}
-        try:
-            self._queue.ping()
-            checks["database"] = "ok"
-        except Exception as error:  # any driver error means "not ready"; its text may carry a DSN
-            log.warning("health check: database did not answer (%s)", type(error).__name__)
-            checks["database"] = "unavailable"
-        if self._pool is not None:
-            checks["workers"] = "ok" if self._pool.alive() else "stopped"
-        return all(v == "ok" for v in checks.values()), checks
-
-
-def build_wsgi(
-    slack_app: App | None,
-    health: HealthCheck,
-    *,
-    signing_secret: SecretStr | None = None,
-    charts: ChartEndpoint | None = None,
-) -> WSGIApplication:
-    """`/healthz` unsigned; `/slack/events` only through the guard (size, content type, signature, shape);
-    `/charts/…` only with a signed, expiring URL (Slack fetches the App Home chart from there)."""
-    slack_handler: WSGIApplication | None = None
-    if slack_app is not None:
-        if signing_secret is None:
-            raise ValueError("the Slack endpoint needs the signing secret")
-        slack_handler = SlackRequestGuard(
-            SlackRequestHandler(slack_app), signing_secret=signing_secret, max_body_bytes=MAX_REQUEST_BODY_BYTES
-        )
-
-    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            ok, checks = health()
-            return _respond(start_response, 200 if ok else 503, {"status": "ok" if ok else "unavailable", **checks})
-        if path == "/slack/events" and slack_handler is not None:
-            if method != "POST":
-                return _respond(start_response, 405, {"error": "method not allowed"})
-            return slack_handler(environ, start_response)
-        if path.startswith("/charts/") and charts is not None:
-            if method not in ("GET", "HEAD"):
-                return _respond(start_response, 405, {"error": "method not allowed"})
-            return charts(environ, start_response)
-        return _respond(start_response, 404, {"error": "not found"})
-
-    return application
-
-
-def _respond(start_response: StartResponse, status: int, body: dict[str, str]) -> list[bytes]:
-    payload = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return [payload]
-
-
-def run(settings: Settings, *, web: bool, workers: bool) -> None:
-    """Serve until SIGTERM or SIGINT, then drain: stop claiming, finish or release jobs, exit."""
-    from waitress.server import create_server
-
-    components = build_components(settings)
-    pool = build_worker_pool(components) if workers else None
-    on_enqueued = pool.wake if pool is not None else (lambda: None)
-    slack_app = build_slack_app(components, on_enqueued=on_enqueued) if web else None
-    socket_mode = None
-    if slack_app is not None and settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        socket_mode = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
-    # The HTTP listener always runs: /healthz for the platform, /slack/events unless Socket Mode, and the
-    # App Home chart wherever Slack can reach it (PUBLIC_URL), Socket Mode included.
-    charts = None
-    if web and settings.public_url:
-        charts = ChartEndpoint(components.engine, chart_signing_key(settings.slack_signing_secret))
-    wsgi = build_wsgi(
-        slack_app if socket_mode is None else None,
-        HealthCheck(components.queue, pool),
-        signing_secret=settings.slack_signing_secret,
-        charts=charts,
-    )
-    server = create_server(
-        wsgi,
-        host=settings.host,
-        port=settings.port,
-        threads=8,
-        max_request_body_size=MAX_REQUEST_BODY_BYTES,
-        ident="imagine-bot",
-        # Waitress's main loop visits every open connection each time it wakes, so fewer open at once
-        # keeps a burst cheap (bench, 200 commands at once: p99 1.2 s at waitress's default of 100,
-        # 0.37 s at 50, 0.3 s at 25). Idle keep-alive sockets are closed after 15 s instead of 120 s, so
-        # they do not hold places a new request needs.
-        connection_limit=settings.http_connection_limit,
-        channel_timeout=15,
-    )
-    _exit_on_signals()
-    if pool is not None:
-        pool.start()
-    if socket_mode is not None:
-        socket_mode.connect()  # type: ignore[no-untyped-call]
-        log.info("connected to Slack in Socket Mode")
-    log.info(
-        "listening on http://%s:%s (%s)",
-        settings.host,
-        getattr(server, "effective_port", settings.port),
-        "+".join(part for part, on in (("web", web), ("workers", workers)) if on),
-    )
-    try:
-        server.run()
-    finally:
-        log.info("shutting down")
-        if socket_mode is not None:
-            socket_mode.close()  # type: ignore[no-untyped-call]
-        if pool is not None:
-            pool.stop(settings.shutdown_grace_seconds)
-        components.close()
-
-
-def _exit_on_signals() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        # waitress's loop turns SystemExit into an orderly close; the finally-block above drains.
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+def warn_about_lifecycles(settings: Settings, clock: Clock = utc_now) -> None:
+    for warning in lifecycle_warnings(settings.deployments, clock().date()):
+        deployment = warning.deployment
+        instead = f"; replace it with {warning.replacement}" if warning.replacement else ""
+        if warning.retired:
+            log.warning("deployment %s runs %s, which Azure retired on %s: every call will fail%s",
+                        deployment.name, deployment.model, warning.retires, instead)  # fmt: skip
+        else:
+            log.warning("deployment %s runs %s, which Azure retires on %s%s",
+                        deployment.name, deployment.model, warning.retires, instead)  # fmt: skip

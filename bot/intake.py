@@ -1,104 +1,72 @@
-"""Accepting a request: from a validated `ImageRequest` to committed jobs in the queue.
+"""Accepting a request: from a parsed request and where it came from, to a committed job.
 
-The slash command, the buttons under a result and the message shortcut all come through here, so
-deduplication, fan-out and waking the workers happen in one place, the same way for each.
+The slash command, the mention, the buttons, the modals and the shortcuts all come through here, so
+limits, deduplication and waking the workers happen in one place, the same way for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future
 
-from bot.jobs.queue import Enqueued, JobQueue, NewJob
-from bot.request import Family, ImageRequest
+from bot.images.models import Deployment, Deployments
+from bot.images.pricing import PriceTable
+from bot.jobs.queue import Enqueued, JobQueue
+from bot.jobs.writer import JobCommitter
+from bot.request import ParsedRequest
+from bot.store.spec import JobSpec, MessageState, Origin
 from bot.usage.limits import LimitReached, Limits
-from bot.usage.pricing import PriceTable
 
-
-@dataclass(frozen=True, slots=True)
-class Deployment:
-    name: str
-    model: str
-
-    @property
-    def family(self) -> Family:
-        return Family.of(self.model)
-
-    @property
-    def images_per_call(self) -> int:
-        # dall-e-3 makes one image per call: `--n 3` becomes three jobs posted together.
-        return 1 if self.family is Family.DALL_E_3 else 10
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Who asked, where, and how to answer them."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    response_url: str | None = None
-    trigger_id: str | None = None
-    kind: str = "command"  # command, regenerate, revised, more, shortcut
-    parent_job_id: int | None = None
+ACK_WAIT_S = 2.0  # a commit slower than this is answered "not accepted" while Slack still listens
 
 
 class Intake:
     def __init__(
         self,
+        committer: JobCommitter,
         queue: JobQueue,
-        deployments: Mapping[str, str],
+        deployments: Deployments,
         *,
         limits: Limits | None = None,
         prices: PriceTable | None = None,
-        on_enqueued: Callable[[], None] = lambda: None,
+        progress_in_channel: bool = True,
     ) -> None:
-        if not deployments:
-            raise ValueError("at least one deployment is needed")
+        self._committer = committer
         self.queue = queue
+        self.deployments = deployments
         self.limits = limits
         self._prices = prices or PriceTable()
-        self.deployments = {name: Deployment(name, model) for name, model in deployments.items()}
-        self.default = next(iter(self.deployments.values()))
-        self._on_enqueued = on_enqueued
+        self._progress_in_channel = progress_in_channel
 
     @property
-    def families(self) -> dict[str, Family]:
-        return {name: deployment.family for name, deployment in self.deployments.items()}
+    def checks_limits(self) -> bool:
+        """Whether `prepare` reads the database (then it belongs off the event loop)."""
+        return self.limits is not None and self.limits.settings.any
 
-    def deployment_for(self, request: ImageRequest) -> Deployment:
-        return self.deployments.get(request.deployment or "", self.default)
+    def deployment_for(self, parsed: ParsedRequest) -> Deployment:
+        return self.deployments.get_or_default(parsed.deployment)
 
-    def submit(self, request: ImageRequest, origin: Origin) -> Enqueued:
-        """Queue the request's jobs. A repeated trigger_id creates nothing.
-
-        Raises `LimitReached` when one of the configured limits refuses the request; nothing is queued then.
-        """
-        deployment = self.deployment_for(request)
-        copies = request.n if request.n > deployment.images_per_call else 1
+    def prepare(self, parsed: ParsedRequest, origin: Origin) -> JobSpec:
+        """The job to commit; raises `LimitReached` when a configured limit refuses it."""
+        deployment = self.deployment_for(parsed)
+        request = parsed.request
         if self.limits is not None:
             blocked = self.limits.check(
                 team_id=origin.team_id,
                 user_id=origin.user_id,
                 channel_id=origin.channel_id,
                 images=request.n,
-                estimated_cost=self._prices.estimate(deployment.model, request.size, request.quality, request.n),
+                estimated_cost=self._prices.estimate(
+                    deployment.model, request.size, request.quality, request.n, prompt=request.prompt
+                ),
             )
             if blocked is not None:
                 raise LimitReached(blocked)
-        new = NewJob(
-            team_id=origin.team_id,
-            channel_id=origin.channel_id,
-            user_id=origin.user_id,
-            response_url=origin.response_url,
-            trigger_id=origin.trigger_id,
-            request=request,
-            model=deployment.model,
-            deployment=deployment.name,
-            origin=origin.kind,
-            parent_job_id=origin.parent_job_id,
-        )
-        enqueued = self.queue.enqueue(new, copies=copies)
-        if enqueued.created:
-            self._on_enqueued()
-        return enqueued
+        state = MessageState.PENDING if self._progress_in_channel else MessageState.PRIVATE
+        return JobSpec(request, origin, deployment.name, deployment.model, state)
+
+    def submit(self, spec: JobSpec) -> Future[Enqueued]:
+        return self._committer.submit(spec)  # the committer wakes the workers once per commit
+
+    def accept(self, parsed: ParsedRequest, origin: Origin) -> Enqueued:
+        """Prepare and commit, waiting for the commit (Bolt listeners, which answer synchronously)."""
+        return self.submit(self.prepare(parsed, origin)).result(timeout=ACK_WAIT_S)

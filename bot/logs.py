@@ -23,7 +23,9 @@ def job_context(job_id: int) -> Iterator[None]:
         _current_job.reset(token)
 
 
-class _JobFilter(logging.Filter):
+class JobIdFilter(logging.Filter):
+    """Adds `job` (the job id, or -) to every record, for the formats and for tests."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         job = _current_job.get()
         record.job = "-" if job is None else str(job)
@@ -54,6 +56,14 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
+class _BoltClientNotice(logging.Filter):
+    """Bolt warns that the token "will be unused" whenever a WebClient is passed and SLACK_BOT_TOKEN is set
+    — always, here: the client carries that very token. The line would only alarm operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -70,7 +80,7 @@ class _JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", *, json_lines: bool = False, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_JobFilter())
+    handler.addFilter(JobIdFilter())
     handler.addFilter(_RedactSecrets(secrets))
     handler.setFormatter(
         _JsonFormatter()
@@ -81,8 +91,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False, secrets:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every URL at INFO, including blob URLs whose query is a bearer signature.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("slack_bolt.App").addFilter(_BoltClientNotice())
+    # uvicorn says it started and stopped; our own lines say where it listens and why it stops.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     # Alembic announces its plugins and each step at INFO; a migration's outcome is logged by us.
     logging.getLogger("alembic").setLevel(logging.WARNING)

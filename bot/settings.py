@@ -1,6 +1,6 @@
 """Every setting the bot reads, typed and validated once at start-up.
 
-The names are a public contract (DESIGN.md, `.env.example`, `manifest.yml`, operators' deploy configs):
+The names are a public contract (docs/architecture.md, `.env.example`, `manifest.yml`, operators' deploy configs):
 never rename one. Values come from the environment, then a `.env` file in the working directory.
 Secrets are `SecretStr`, so they print as `**********` in reprs, logs and validation errors.
 """
@@ -11,12 +11,12 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.request import Family
+from bot.images.models import Deployments, Family
+from bot.images.pricing import OVERRIDE_EXAMPLE, PriceTable
 from bot.usage.limits import LimitSettings
-from bot.usage.pricing import OVERRIDE_EXAMPLE, PriceTable
 
 _CONFIG = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
@@ -86,17 +86,30 @@ class Settings(CoreSettings):
     azure_openai_endpoint: str = Field(description="the resource endpoint, e.g. https://my-resource.openai.azure.com")
     azure_openai_api_key: SecretStr = Field(description="a key from the resource's Keys and Endpoint page")
     azure_openai_deployment: str = Field(
-        min_length=1, description="the deployment name you chose in Azure AI Foundry, e.g. dalle3"
+        min_length=1, description="the deployment name you chose in Azure AI Foundry, e.g. gpt-image-2"
     )
     azure_openai_api_version: str | None = Field(
-        None, description="an api-version such as 2024-10-21; leave unset for the model's default"
+        None, description="an api-version for the retired dall-e deployments, e.g. 2024-10-21; leave unset"
     )
-    image_model: str = Field("dall-e-3", description="dall-e-3, dall-e-2, or a gpt-image-* model such as gpt-image-1")
+    image_model: str = Field(
+        "gpt-image-2",
+        description="gpt-image-2 (default), gpt-image-1-mini, gpt-image-1.5, another gpt-image-*, "
+        "or the retired dall-e-3 / dall-e-2",
+    )
+    azure_openai_responses_deployment: str | None = Field(
+        None,
+        description="a chat model deployment on the same resource, e.g. gpt-5.4-mini: prompts are revised "
+        "through the Responses API and the post shows the prompt the model used",
+    )
+    progress_in_channel: bool = Field(
+        True,
+        description="true: a message in the channel at once that becomes the result; false: progress stays private",
+    )
     # Kept as text for the same reason as image_prices_json: a one-line message on a bad value.
     azure_openai_extra_deployments: str | None = Field(
         None,
         description="more deployments users may pick with --model, as name=model pairs separated by commas, "
-        "e.g. gpt-image=gpt-image-1,dalle2=dall-e-2",
+        "e.g. mini=gpt-image-1-mini",
     )
     admin_user_ids: str = Field("", description="Slack user ids of admins, separated by commas, e.g. U012ABCDEF")
     admins_exempt_from_limits: bool = Field(True, description="true or false")
@@ -117,11 +130,11 @@ class Settings(CoreSettings):
     job_deadline_minutes: float = Field(
         30.0, gt=0, le=1440, description="minutes after which an undelivered job fails, e.g. 30"
     )
-    http_connection_limit: int = Field(
-        50, ge=4, le=1000, description="HTTP connections served at once, e.g. 50 (others wait their turn)"
-    )
     progress_update_seconds: float = Field(
-        20.0, gt=0, le=600, description="seconds of generating before the requester is told it is still going"
+        20.0,
+        gt=0,
+        le=600,
+        description="seconds of drawing before a requester with private progress is told it is still going",
     )
     shutdown_grace_seconds: float = Field(
         20.0, ge=0, le=600, description="seconds running jobs get to finish on SIGTERM, e.g. 20"
@@ -144,18 +157,14 @@ class Settings(CoreSettings):
     # itself and stop start-up with a traceback (SettingsError) instead of the one-line message.
     image_prices_json: str | None = Field(
         None,
-        description=f'a JSON object of "<model>|<size>|<quality>" to US dollars per image, e.g. {OVERRIDE_EXAMPLE}',
+        description=f"a JSON object of model to USD per million tokens, e.g. {OVERRIDE_EXAMPLE}",
     )
 
     @property
-    def family(self) -> Family:
-        return Family.of(self.image_model)
-
-    @property
-    def deployments(self) -> dict[str, str]:
-        """Deployment name → model, the default (AZURE_OPENAI_DEPLOYMENT) first."""
+    def deployments(self) -> Deployments:
+        """The deployments by name, the default (AZURE_OPENAI_DEPLOYMENT) first."""
         extra = _name_value_pairs(self.azure_openai_extra_deployments or "")
-        return {self.azure_openai_deployment: self.image_model, **extra}
+        return Deployments({self.azure_openai_deployment: self.image_model, **extra})
 
     @property
     def admins(self) -> frozenset[str]:
@@ -213,13 +222,23 @@ class Settings(CoreSettings):
         Family.of(value)
         return value
 
+    @field_validator("azure_openai_responses_deployment")
+    @classmethod
+    def _optional_name(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
     @field_validator("azure_openai_extra_deployments")
     @classmethod
-    def _extra_deployments(cls, value: str | None) -> str | None:
+    def _extra_deployments(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
             return None
-        for model in _name_value_pairs(value).values():
+        pairs = _name_value_pairs(value)
+        for model in pairs.values():
             Family.of(model)
+        # A second "main=…" would silently replace the default's model; names differing in case, confuse.
+        names = [info.data.get("azure_openai_deployment", ""), *(name for name, _ in _pairs(value))]
+        if len({name.casefold() for name in names}) != len(names):
+            raise ValueError("deployment names must differ, in more than case, from each other and the default")
         return value
 
     @field_validator("admin_user_ids")
@@ -252,14 +271,18 @@ def _ids(text: str) -> frozenset[str]:
 
 
 def _name_value_pairs(text: str) -> dict[str, str]:
-    pairs = {}
+    return dict(_pairs(text))
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
     for item in text.split(","):
         if not item.strip():
             continue
         name, separator, value = item.partition("=")
         if not separator or not name.strip() or not value.strip():
             raise ValueError("expected name=model pairs")
-        pairs[name.strip()] = value.strip()
+        pairs.append((name.strip(), value.strip()))
     return pairs
 
 

@@ -69,7 +69,7 @@ class LoopbackServer:
 
     def start(self) -> Self:
         server = make_server(self._host, self._port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        server.daemon_threads = True
+        server.daemon_threads = True  # type: ignore[attr-defined]  # make_server(threaded=True) mixes it in
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True

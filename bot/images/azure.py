@@ -1,343 +1,323 @@
-"""Azure OpenAI's image API over httpx: the only module that knows its URLs, headers and JSON.
+"""Azure OpenAI's GPT image models through the official `openai` client: the only module that knows
+their URLs, headers and JSON (legacy DALL·E deployments: `azure_legacy.py`).
 
-Wire contract: shared/reference/azure-images-api.md. Three families:
-- dall-e-3 (§1): synchronous POST on the deployment URL; the answer carries a 24-hour blob URL and the
-  revised prompt, so the bytes are downloaded at once.
-- dall-e-2 (§2): POST `images/generations:submit`, then poll the absolute `operation-location` until a
-  terminal status, within an overall deadline.
-- gpt-image-* (§3): synchronous POST on the deployment URL; base64 images and token usage.
-Every refusal is mapped onto the hierarchy in `bot.images.generator` (classification table: §4.8).
+- Images API on the v1 path (`{endpoint}/openai/v1/images/generations` and `/images/edits`, the
+  deployment name as `model`), streaming partial images where a preview is wanted.
+- The Responses API (`/openai/v1/responses`, a chat deployment as `model`, the image deployment in the
+  `x-ms-oai-image-generation-deployment` header) when a chat deployment is configured: the only way
+  today's models report the prompt they actually used.
+Contract and sources: docs/contracts/azure-openai-images.md §1–§7. Every refusal becomes one of the
+errors in `bot.images.generator`; the SDK's own retries are off, the job queue retries instead.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, cast
 
-import httpx
+import httpx2
+import openai
 from pydantic import SecretStr
 
 from bot.images.generator import (
     ContentRejected,
+    DeploymentNotFound,
     GeneratedImage,
     ImageGenerationError,
     ImageResult,
     InvalidRequest,
     Misconfigured,
+    OnPartial,
+    PartialImage,
     RateLimited,
     ServiceUnavailable,
     TokenUsage,
 )
-from bot.request import Family, ImageRequest
+from bot.images.models import Deployment
+from bot.images.request import ImageRequest, InputImage, sniff_image_type
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_VERSIONS = {
-    Family.DALL_E_2: "2023-06-01-preview",  # the only versions with the :submit flow
-    Family.DALL_E_3: "2024-10-21",  # latest GA version
-    Family.GPT_IMAGE: "2025-04-01-preview",  # first version with gpt-image-1
-}
-# Azure's own error codes for a refused prompt or image (§4.1, §4.2, §3.3).
-_CONTENT_CODES = frozenset(
+# Azure's codes for a refused prompt or image (docs/contracts/azure-openai-images.md §7);
+# "moderation_blocked" is the GPT image models'.
+CONTENT_CODES = frozenset(
     {"content_policy_violation", "contentFilter", "ResponsibleAIPolicyViolation", "moderation_blocked"}
 )
-_TERMINAL_FAILURES = frozenset({"failed", "canceled", "deleted"})
-_MAX_REDIRECTS = 3
-_DOWNLOAD_DEADLINE_S = 120.0
+PARTIAL_IMAGES = 2  # previews per streamed image: enough to watch it form, few enough to stay cheap
+_IMAGE_DEPLOYMENT_HEADER = "x-ms-oai-image-generation-deployment"
 
 
-class AzureOpenAIImages:
-    """An `ImageGenerator` for one Azure OpenAI deployment."""
+def openai_client(endpoint: str, api_key: SecretStr, http: httpx2.Client, timeout_s: float) -> openai.OpenAI:
+    """The v1 API of one Azure resource. The key goes in Azure's `api-key` header (and as the bearer the
+    SDK always sends, which Azure's v1 API also accepts); `max_retries=0`: the job queue retries."""
+    key = api_key.get_secret_value()
+    return openai.OpenAI(
+        api_key=key,
+        base_url=f"{endpoint.rstrip('/')}/openai/v1/",
+        default_headers={"api-key": key},
+        max_retries=0,
+        timeout=httpx2.Timeout(timeout_s, connect=10.0),
+        http_client=http,
+    )
+
+
+class AzureImages:
+    """An `ImageGenerator` for one GPT image deployment."""
 
     def __init__(
         self,
+        client: openai.OpenAI,
+        deployment: Deployment,
         *,
-        endpoint: str,
-        api_key: SecretStr,
-        deployment: str,
-        model: str,
-        http: httpx.Client,
-        api_version: str | None = None,
-        timeout_s: float = 180.0,
-        poll_interval_s: float = 1.0,
-        max_image_bytes: int = 20 * 1024 * 1024,
+        responses_deployment: str | None = None,
+        partial_images: int = PARTIAL_IMAGES,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._endpoint = endpoint.rstrip("/")
-        self._api_key = api_key
+        if not deployment.family.is_gpt_image:
+            raise ValueError(f"{deployment.model} is not a GPT image model")
+        self._client = client
         self._deployment = deployment
-        self.family = Family.of(model)
-        self._api_version = api_version or DEFAULT_API_VERSIONS[self.family]
-        self._http = http
-        self._timeout_s = timeout_s
-        self._poll_interval_s = poll_interval_s
-        self._max_image_bytes = max_image_bytes
+        self._responses_deployment = responses_deployment
+        self._partial_images = partial_images
         self._clock = clock
-        self._sleep = sleep
 
-    def generate(self, request: ImageRequest) -> ImageResult:
+    @property
+    def revises_prompts(self) -> bool:
+        return self._responses_deployment is not None
+
+    def generate(self, request: ImageRequest, *, on_partial: OnPartial | None = None) -> ImageResult:
         started = self._clock()
-        if self.family is Family.DALL_E_2:
-            items, revised, usage = self._submit_and_poll(request)
-        else:
-            body = self._post(self._deployment_url("images/generations"), self._sync_body(request))
-            items, revised, usage = _data_items(body), _revised_prompt(body), _usage(body)
-        latency_ms = round((self._clock() - started) * 1000)
-        images = tuple(self._image_of(item) for item in items)
-        if not images:
-            raise ServiceUnavailable("malformed_response", "Azure returned no images")
-        return ImageResult(images=images, revised_prompt=revised, usage=usage, latency_ms=latency_ms)
+        with _mapped_errors(self._deployment.name):
+            # The Responses API makes one image per call and cannot stream on Azure (§5): it is used for
+            # single images unless the requester asked for the prompt as written (--raw).
+            if self._responses_deployment is not None and not request.raw and request.n == 1:
+                return self._via_responses(request, started)
+            params = {**_image_params(request), "model": self._deployment.name, "prompt": request.prompt}
+            if on_partial is not None and request.n == 1:
+                stream = self._client.images.generate(
+                    **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
+                )
+                return self._from_stream(stream, on_partial, started)
+            raw = self._client.images.with_raw_response.generate(**params, extra_query=_PREVIEW)
+            return self._from_images_response(raw.http_response.json(), started)
 
-    # --- requests -----------------------------------------------------------------------------
+    def edit(
+        self,
+        request: ImageRequest,
+        images: Sequence[InputImage],
+        *,
+        mask: InputImage | None = None,
+        on_partial: OnPartial | None = None,
+    ) -> ImageResult:
+        started = self._clock()
+        params: dict[str, Any] = {
+            **_image_params(request),
+            "model": self._deployment.name,
+            "prompt": request.prompt,
+            "image": [(image.name, image.content, image.media_type) for image in images],
+        }
+        if mask is not None:
+            params["mask"] = (mask.name, mask.content, mask.media_type)
+        if self._deployment.model.startswith("gpt-image-1") and not self._deployment.model.startswith(
+            "gpt-image-1-mini"
+        ):
+            params["input_fidelity"] = "high"  # keeps faces and logos; -mini and gpt-image-2 refuse it (§3)
+        with _mapped_errors(self._deployment.name):
+            if on_partial is not None and request.n == 1:
+                stream = self._client.images.edit(
+                    **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
+                )
+                return self._from_stream(stream, on_partial, started)
+            raw = self._client.images.with_raw_response.edit(**params, extra_query=_PREVIEW)
+            return self._from_images_response(raw.http_response.json(), started)
 
-    def _sync_body(self, request: ImageRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"prompt": request.prompt, "n": request.n, "size": request.size}
-        if self.family is Family.DALL_E_3:
-            body.update(quality=request.quality, style=request.style, response_format="url")
-        else:
-            # gpt-image always answers in base64 and refuses `response_format` (§3.1).
-            body.update(quality=request.quality, output_format=request.output_format or "png")
-            if request.background is not None:
-                body["background"] = request.background
-        return body
+    # --- answers ------------------------------------------------------------------------------
 
-    def _deployment_url(self, operation: str) -> str:
-        return f"{self._endpoint}/openai/deployments/{self._deployment}/{operation}"
+    def _from_images_response(self, body: Any, started: float) -> ImageResult:
+        if not isinstance(body, dict):
+            raise ServiceUnavailable("malformed_response", "the answer is not a JSON object")
+        error = body.get("error")
+        if isinstance(error, dict) and not body.get("data"):
+            # HTTP 200 with a top-level error: Azure's content filter (§7.2).
+            raise content_or_invalid(error, status=200)
+        data = body.get("data")
+        if not isinstance(data, list) or not data:
+            raise ServiceUnavailable("malformed_response", "the answer has no images")
+        images = tuple(_decoded(item.get("b64_json") if isinstance(item, dict) else None) for item in data)
+        return ImageResult(images, None, _usage(body.get("usage")), self._elapsed_ms(started))
 
-    def _headers(self) -> dict[str, str]:
-        return {"api-key": self._api_key.get_secret_value()}
-
-    def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._send("POST", url, json=body)
-        return _json_or_raise(response)
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(
-                method,
-                url,
-                params={"api-version": self._api_version} if "api-version=" not in url else None,
-                headers=self._headers(),
-                timeout=httpx.Timeout(self._timeout_s, connect=10.0),
-                **kwargs,
-            )
-        except httpx.TimeoutException as exc:
-            raise ServiceUnavailable("timeout", f"{method} {_path(url)} timed out: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable("connection_error", f"{method} {_path(url)} failed: {type(exc).__name__}") from exc
-        if response.status_code >= 300:
-            raise _error_for(response)
-        return response
-
-    def _submit_and_poll(self, request: ImageRequest) -> tuple[list[dict[str, Any]], str | None, TokenUsage | None]:
-        deadline = self._clock() + self._timeout_s
-        submitted = self._send(
-            "POST",
-            f"{self._endpoint}/openai/images/generations:submit",
-            json={"prompt": request.prompt, "n": request.n, "size": request.size},
-        )
-        location = submitted.headers.get("operation-location")
-        if not location:
-            raise ServiceUnavailable("malformed_response", "submit answered without operation-location")
-        while True:
-            poll = self._send("GET", location)
-            body = _json_or_raise(poll)
-            status = body.get("status")
-            if status == "succeeded":
-                result = body.get("result")
-                # The docs show `data` both under `result` and at the top level (§2.2).
-                source = result if isinstance(result, dict) else body
-                return _data_items(source), None, None
-            if status in _TERMINAL_FAILURES:
-                raise _operation_error(status, body.get("error"))
-            if status not in ("notRunning", "running"):
-                raise ServiceUnavailable("malformed_response", f"unknown operation status {status!r}")
-            wait = _retry_after(poll.headers)
-            wait = self._poll_interval_s if wait is None else wait
-            if self._clock() + wait > deadline:
-                raise ServiceUnavailable("timeout", f"dall-e-2 operation still {status} after {self._timeout_s:.0f} s")
-            self._sleep(wait)
-
-    # --- images -------------------------------------------------------------------------------
-
-    def _image_of(self, item: dict[str, Any]) -> GeneratedImage:
-        error = item.get("error")
-        if isinstance(error, dict):
-            raise _content_or_invalid(error, default_stage="output")
-        if isinstance(item.get("b64_json"), str):
-            try:
-                content = base64.b64decode(item["b64_json"], validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise ServiceUnavailable("malformed_response", "b64_json is not base64") from exc
-            return GeneratedImage(content, _sniff_media_type(content))
-        if isinstance(item.get("url"), str):
-            return self._download(item["url"])
-        raise ServiceUnavailable("malformed_response", "an image item has neither url nor b64_json")
-
-    def _download(self, url: str) -> GeneratedImage:
-        """Fetch exactly the URL Azure returned: no auth header, few redirects, an image, bounded size."""
-        timeout = httpx.Timeout(30.0, connect=10.0)
-        # Per-read timeouts alone let a server that trickles bytes hold a worker indefinitely.
-        deadline = self._clock() + _DOWNLOAD_DEADLINE_S
-        request = self._http.build_request("GET", url, timeout=timeout)
-        try:
-            for _ in range(_MAX_REDIRECTS + 1):
-                response = self._http.send(request, stream=True, follow_redirects=False)
+    def _from_stream(self, events: Iterable[Any], on_partial: OnPartial, started: float) -> ImageResult:
+        for event in events:
+            if event.type.endswith(".partial_image"):
+                partial = PartialImage(int(event.partial_image_index), _decoded(event.b64_json))
                 try:
-                    if response.is_redirect:
-                        target = response.url.join(response.headers.get("location", ""))
-                        request = self._http.build_request("GET", target, timeout=timeout)
-                        continue
-                    return self._read_image(response, deadline)
-                finally:
-                    response.close()
-        except httpx.TimeoutException as exc:
-            raise ServiceUnavailable("timeout", "image download timed out") from exc
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable("connection_error", f"image download failed: {type(exc).__name__}") from exc
-        raise ServiceUnavailable("image_download_failed", f"more than {_MAX_REDIRECTS} redirects")
+                    on_partial(partial)
+                except Exception:  # a preview must never cost the final image
+                    log.warning("showing preview %d failed; the image goes on", partial.index, exc_info=True)
+            elif event.type.endswith(".completed"):
+                usage = _usage(event.usage.model_dump() if event.usage is not None else None)
+                return ImageResult((_decoded(event.b64_json),), None, usage, self._elapsed_ms(started))
+        raise ServiceUnavailable("stream_ended", "the stream ended before the completed event")
 
-    def _read_image(self, response: httpx.Response, deadline: float) -> GeneratedImage:
-        if response.status_code != 200:
-            # Blob URLs expire after 24 h (403 AuthenticationFailed); a new attempt gets a fresh one.
-            code = "image_expired" if response.status_code in (403, 404) else "image_download_failed"
-            raise ServiceUnavailable(code, f"image download answered HTTP {response.status_code}")
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if not media_type.startswith("image/"):
-            raise ServiceUnavailable("image_download_failed", f"image URL served {media_type!r}")
-        if int(response.headers.get("content-length") or 0) > self._max_image_bytes:
-            raise ServiceUnavailable("image_too_large", f"image is over {self._max_image_bytes} bytes")
-        chunks, total = [], 0
-        for chunk in response.iter_bytes():
-            if self._clock() > deadline:
-                raise ServiceUnavailable("timeout", f"image download took over {_DOWNLOAD_DEADLINE_S:.0f} s")
-            total += len(chunk)
-            if total > self._max_image_bytes:
-                raise ServiceUnavailable("image_too_large", f"image is over {self._max_image_bytes} bytes")
-            chunks.append(chunk)
-        content = b"".join(chunks)
-        return GeneratedImage(content, _sniff_media_type(content, fallback=media_type))
+    def _via_responses(self, request: ImageRequest, started: float) -> ImageResult:
+        assert self._responses_deployment is not None
+        tool: dict[str, Any] = {"type": "image_generation", **_image_params(request)}
+        tool.pop("n", None)
+        response = self._client.responses.create(
+            model=self._responses_deployment,
+            input=request.prompt,
+            tools=[cast(Any, tool)],  # the SDK's TypedDict for the tool; built as a plain dict here
+            tool_choice={"type": "image_generation"},
+            extra_headers={_IMAGE_DEPLOYMENT_HEADER: self._deployment.name},
+        )
+        calls = [item for item in response.output if item.type == "image_generation_call"]
+        if not calls:
+            raise ServiceUnavailable("malformed_response", "the response holds no image_generation_call")
+        call = calls[0]
+        if call.error is not None or call.status == "failed" or not call.result:
+            error = call.error.model_dump() if call.error is not None else {"code": "", "message": "no image"}
+            stage = (
+                call.error.moderation_details.moderation_stage if call.error and call.error.moderation_details else ""
+            )
+            if str(error.get("code")) in CONTENT_CODES:
+                raise ContentRejected("prompt" if stage == "input" else "output", _detail(error))
+            raise ServiceUnavailable("image_call_failed", _detail(error))
+        image_tokens = response.tool_usage.image_gen if response.tool_usage is not None else None
+        usage = TokenUsage(
+            text_input_tokens=image_tokens.input_tokens_details.text_tokens if image_tokens else 0,
+            image_input_tokens=image_tokens.input_tokens_details.image_tokens if image_tokens else 0,
+            output_tokens=image_tokens.output_tokens if image_tokens else 0,
+            chat_model=self._responses_deployment,
+            chat_input_tokens=response.usage.input_tokens if response.usage else 0,
+            chat_output_tokens=response.usage.output_tokens if response.usage else 0,
+        )
+        revised = call.revised_prompt.strip() if call.revised_prompt else None
+        return ImageResult((_decoded(call.result),), revised or None, usage, self._elapsed_ms(started))
+
+    def _elapsed_ms(self, started: float) -> int:
+        return round((self._clock() - started) * 1000)
 
 
-# --- response classification (§4.8) -------------------------------------------------------------
+_PREVIEW = {"api-version": "preview"}  # the v1 images path as Azure documents it (§1)
 
 
-def _json_or_raise(response: httpx.Response) -> dict[str, Any]:
+def _image_params(request: ImageRequest) -> dict[str, Any]:
+    """The request's options as the GPT image models name them; nothing they lack (no style,
+    no response_format: they always answer base64)."""
+    params: dict[str, Any] = {"size": request.size, "n": request.n, "output_format": request.output_format or "png"}
+    if request.quality is not None:
+        params["quality"] = request.quality
+    if request.background is not None:
+        params["background"] = request.background
+    return params
+
+
+def _decoded(b64: object) -> GeneratedImage:
+    if not isinstance(b64, str) or not b64:
+        raise ServiceUnavailable("malformed_response", "an image came without b64_json")
     try:
-        body = response.json()
-    except ValueError as exc:
-        raise ServiceUnavailable("malformed_response", f"HTTP {response.status_code} body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise ServiceUnavailable("malformed_response", "response body is not a JSON object")
-    # An output-filtered image can come back as HTTP 200 with a top-level error (§4.2).
-    error = body.get("error")
-    if isinstance(error, dict) and "data" not in body and "status" not in body:
-        raise _content_or_invalid(error, default_stage="output")
-    return body
+        content = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ServiceUnavailable("malformed_response", "b64_json is not base64") from exc
+    media_type = sniff_image_type(content)
+    if media_type not in ("image/png", "image/jpeg"):
+        raise ServiceUnavailable("malformed_response", "the image is neither PNG nor JPEG")
+    return GeneratedImage(content, media_type)
 
 
-def _error_for(response: httpx.Response) -> ImageGenerationError:
-    status = response.status_code
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = {}
-    error = payload.get("error") if isinstance(payload, dict) else None
-    error = error if isinstance(error, dict) else {}
-    code = str(error.get("code") or status)
-    detail = f"HTTP {status} {code}: {str(error.get('message') or '')[:300]}"
-    retry_after = _retry_after(response.headers)
-    if status == 429:
-        return RateLimited(detail, retry_after)
-    if status in (408, 409) or status >= 500:
-        return ServiceUnavailable("service_unavailable", detail, retry_after)
-    if status in (401, 403):
-        return Misconfigured("azure_auth_failed", detail)
-    if status == 404:
-        kind = "azure_deployment_not_found" if code == "DeploymentNotFound" else "azure_not_found"
-        return Misconfigured(kind, detail)
-    if status == 400:
-        return _content_or_invalid(error, default_stage="prompt", status=status)
-    return InvalidRequest("azure_rejected_request", detail)
+def _usage(raw: object) -> TokenUsage | None:
+    if not isinstance(raw, dict):
+        return None
+    details = raw.get("input_tokens_details") if isinstance(raw.get("input_tokens_details"), dict) else {}
+    assert isinstance(details, dict)
+
+    def count(mapping: dict[str, Any], key: str) -> int:
+        value = mapping.get(key)
+        return value if isinstance(value, int) else 0
+
+    text = count(details, "text_tokens") if details else count(raw, "input_tokens")
+    return TokenUsage(text, count(details, "image_tokens"), count(raw, "output_tokens"))
 
 
-def _content_or_invalid(
-    error: dict[str, Any], *, default_stage: str, status: int | None = None
-) -> ImageGenerationError:
+def _detail(error: dict[str, Any], status: int | None = None) -> str:
+    prefix = f"HTTP {status} " if status else ""
+    return f"{prefix}{error.get('code') or ''}: {str(error.get('message') or '')[:300]}"
+
+
+def content_or_invalid(error: dict[str, Any], *, status: int) -> ImageGenerationError:
+    """A refusal's body: the content filter (prompt or output, told apart by Azure's message) or invalid."""
     code = str(error.get("code") or "")
     inner = error.get("inner_error")
     inner_code = str(inner.get("code") or "") if isinstance(inner, dict) else ""
-    message = str(error.get("message") or "")
-    detail = f"{'HTTP ' + str(status) + ' ' if status else ''}{code}: {message[:300]}"
-    if code in _CONTENT_CODES or inner_code in _CONTENT_CODES:
-        stage = "output" if "generated image" in message.lower() else default_stage
-        return ContentRejected("output" if stage == "output" else "prompt", detail)
-    return InvalidRequest("azure_invalid_request", detail)
+    if code in CONTENT_CODES or inner_code in CONTENT_CODES:
+        message = str(error.get("message") or "").lower()
+        # §7.2: "Generated image was filtered…" is the output filter; a 400 or "Your task failed…" is
+        # the prompt's.
+        stage: Literal["prompt", "output"] = (
+            "output" if "generated image" in message or "output" in message else "prompt"
+        )
+        return ContentRejected(stage, _detail(error, status))
+    return InvalidRequest("azure_invalid_request", _detail(error, status))
 
 
-def _operation_error(status: str, error: Any) -> ImageGenerationError:
-    if isinstance(error, dict) and str(error.get("code") or "") in _CONTENT_CODES:
-        return _content_or_invalid(error, default_stage="prompt")
-    message = str(error.get("message") or "") if isinstance(error, dict) else ""
-    # `canceled` means Azure timed the task out; `failed`/`deleted` without a policy code are transient.
-    return ServiceUnavailable(f"operation_{status}", f"dall-e-2 operation {status}: {message[:300]}")
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Azure's hint in seconds: `retry-after-ms` first, then `retry-after` (the SDK's order, §6)."""
+def retry_after_s(headers: httpx2.Headers | Any) -> float | None:
+    """Azure's hint in seconds: `retry-after-ms` first, then `retry-after` (the SDK's order)."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         raw = headers.get(name)
-        if raw is None:
-            continue
         try:
-            value = float(raw) * scale
+            value = float(raw) * scale if raw is not None else None
         except ValueError:
-            continue
-        if value >= 0:
+            value = None
+        if value is not None and value >= 0:
             return value
     return None
 
 
-def _data_items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise ServiceUnavailable("malformed_response", "response has no data list")
-    return [item for item in data if isinstance(item, dict)]
+def classify_status(status: int, error: dict[str, Any], headers: Any, deployment: str) -> ImageGenerationError:
+    """An HTTP refusal as one of the typed errors (§6, §7)."""
+    code = str(error.get("code") or status)
+    detail = _detail(error, status)
+    if status == 429:
+        return RateLimited(detail, retry_after_s(headers))
+    if status in (408, 409) or status >= 500:
+        return ServiceUnavailable("service_unavailable", detail, retry_after_s(headers))
+    if status in (401, 403):
+        return Misconfigured("azure_auth_failed", detail)
+    if status in (404, 410) and (code == "DeploymentNotFound" or status == 410):
+        return DeploymentNotFound(deployment, detail)
+    if status == 404:
+        return Misconfigured("azure_not_found", detail)
+    if status == 400 and "deprecat" in code.lower() + str(error.get("message") or "").lower():
+        return DeploymentNotFound(deployment, detail)  # a retired model's deployment (§6)
+    if status == 400:
+        return content_or_invalid(error, status=status)
+    return InvalidRequest("azure_rejected_request", detail)
 
 
-def _revised_prompt(body: dict[str, Any]) -> str | None:
-    for item in _data_items(body):
-        revised = item.get("revised_prompt")
-        if isinstance(revised, str) and revised.strip():
-            return revised
-    return None
-
-
-def _usage(body: dict[str, Any]) -> TokenUsage | None:
-    usage = body.get("usage")
-    if not isinstance(usage, dict):
-        return None
-
-    def count(key: str) -> int | None:
-        value = usage.get(key)
-        return value if isinstance(value, int) else None
-
-    return TokenUsage(count("input_tokens"), count("output_tokens"), count("total_tokens"))
-
-
-def _sniff_media_type(content: bytes, fallback: str = "image/png") -> str:
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return fallback
-
-
-def _path(url: str) -> str:
-    # Log lines name the path only: the query may carry a SAS signature.
-    return httpx.URL(url).path
+@contextlib.contextmanager
+def _mapped_errors(deployment: str) -> Iterator[None]:
+    """Turns the SDK's exceptions into the bot's error hierarchy."""
+    try:
+        yield
+    except ImageGenerationError:
+        raise
+    except openai.APITimeoutError as error:
+        raise ServiceUnavailable("timeout", "Azure did not answer in time") from error
+    except openai.APIConnectionError as error:
+        cause = type(error.__cause__).__name__
+        raise ServiceUnavailable("connection_error", f"could not reach Azure: {cause}") from error
+    except openai.APIStatusError as error:
+        body = error.body if isinstance(error.body, dict) else {}
+        raise classify_status(error.status_code, body, error.response.headers, deployment) from error
+    except openai.APIError as error:  # an `error` event inside a stream, or an answer the SDK cannot read
+        body = error.body if isinstance(error.body, dict) else {"message": str(error)}
+        if str(body.get("code") or "") in CONTENT_CODES:
+            raise content_or_invalid(body, status=200) from error
+        raise ServiceUnavailable("stream_error", _detail(body)) from error
+    except (ValueError, KeyError, AttributeError) as error:
+        raise ServiceUnavailable("malformed_response", f"{type(error).__name__} reading the answer") from error

@@ -4,7 +4,8 @@ Errors form one hierarchy, and each says whether trying again can help:
 
     ImageGenerationError          code (stored in the usage row), detail (for operators' logs only)
     ├── ContentRejected           the content policy refused the prompt or the image: final
-    ├── Misconfigured             bad key, missing deployment, wrong api-version or endpoint: final
+    ├── Misconfigured             bad key, wrong endpoint or api-version: final
+    │   └── DeploymentNotFound    the deployment does not exist (or its model is retired): final
     ├── InvalidRequest            any other refusal of the request itself: final
     ├── RateLimited               429: retry after `retry_after` seconds when the service gave one
     └── ServiceUnavailable        5xx, timeouts, connection errors, garbled answers: retry with backoff
@@ -14,10 +15,11 @@ No message here is meant for Slack users; `bot.replies` turns each kind into pla
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.request import ImageRequest
+from bot.images.request import ImageRequest, InputImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,22 +34,50 @@ class GeneratedImage:
 
 @dataclass(frozen=True, slots=True)
 class TokenUsage:
-    input_tokens: int | None
-    output_tokens: int | None
-    total_tokens: int | None
+    """What a call consumed, as the answer's `usage` reports it (docs/contracts/azure-openai-images.md §2)."""
+
+    text_input_tokens: int = 0
+    image_input_tokens: int = 0  # the pictures an edit starts from
+    output_tokens: int = 0  # the image tokens drawn
+    chat_model: str | None = None  # the Responses API's chat deployment, when it revised the prompt
+    chat_input_tokens: int = 0
+    chat_output_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ImageResult:
     images: tuple[GeneratedImage, ...]
-    revised_prompt: str | None  # only dall-e-3 revises prompts
-    usage: TokenUsage | None  # only gpt-image-* reports tokens
+    revised_prompt: str | None  # dall-e-3, and GPT image models through the Responses API
+    usage: TokenUsage | None  # GPT image models only
     latency_ms: int  # time Azure took, from the first request to the final answer
 
 
+@dataclass(frozen=True, slots=True)
+class PartialImage:
+    """A rough preview while the model draws; `index` counts from 0."""
+
+    index: int
+    image: GeneratedImage
+
+
+OnPartial = Callable[[PartialImage], None]
+
+
 class ImageGenerator(Protocol):
-    def generate(self, request: ImageRequest) -> ImageResult:
-        """Make the images, or raise an `ImageGenerationError`."""
+    def generate(self, request: ImageRequest, *, on_partial: OnPartial | None = None) -> ImageResult:
+        """Make the images, or raise an `ImageGenerationError`. Previews go to `on_partial` where the
+        model streams; an exception raised by `on_partial` is logged and ignored, never fatal."""
+        ...
+
+    def edit(
+        self,
+        request: ImageRequest,
+        images: Sequence[InputImage],
+        *,
+        mask: InputImage | None = None,
+        on_partial: OnPartial | None = None,
+    ) -> ImageResult:
+        """Change `images` as the prompt says (1 to 16 of them), or raise an `ImageGenerationError`."""
         ...
 
 
@@ -68,6 +98,12 @@ class ContentRejected(ImageGenerationError):
 
 class Misconfigured(ImageGenerationError):
     pass
+
+
+class DeploymentNotFound(Misconfigured):
+    def __init__(self, deployment: str, detail: str) -> None:
+        super().__init__("azure_deployment_not_found", detail)
+        self.deployment = deployment
 
 
 class InvalidRequest(ImageGenerationError):

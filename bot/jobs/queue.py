@@ -1,130 +1,42 @@
 """The durable queue: every state change of a job is one guarded UPDATE of its `generations` row.
 
-- `enqueue` commits the row before the ack, so an accepted request survives a crash or deploy;
-  the same Slack `trigger_id` twice is one job.
-- `claim` is atomic: `FOR UPDATE SKIP LOCKED` on PostgreSQL (many workers, no contention); on SQLite
-  the single UPDATE runs under the database's one write lock. It takes the next due queued job, or a
-  running job whose lease ran out because its worker died.
-- A worker holds a lease it renews; `reschedule`, `record_delivery` and `finish` only apply while the
-  caller still owns the lease, so a worker that lost its job to another cannot overwrite the result.
+- `enqueue_many` commits rows before the ack (many at once: the writer's group commit), so an accepted
+  request survives a crash or deploy; the same `dedupe_key` (Slack's trigger_id or event_id) twice is
+  one job.
+- `claim` is atomic: `FOR UPDATE SKIP LOCKED` on PostgreSQL (many workers, no contention); on SQLite the
+  single UPDATE runs under the database's one write lock. It takes the next due queued job whose
+  message is in place, or a running job whose lease ran out because its worker died.
+- A worker holds a lease it renews; `reschedule`, `record_*` and `finish` only apply while the caller
+  still owns the lease, so a worker that lost its job to another cannot overwrite the result.
+- A job's Slack message is posted once: `claim_message` hands it to one process at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.request import ImageRequest
-from bot.usage.models import Generation, Status
+from bot.jobs.inserts import inserts_for, new_job, new_row
+from bot.store.clock import Clock, utc_now
+from bot.store.spec import Job, JobSpec, MessageState, PromptStorage, Status, job_of, spec_columns
+from bot.store.tables import Generation
 
 # Slack accepts five posts per response_url; the last is kept for the final outcome.
 RESPONSE_URL_USES = 5
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    team_id: str
-    channel_id: str
-    user_id: str
-    response_url: str | None
-    trigger_id: str | None
-    request: ImageRequest
-    model: str
-    deployment: str
-    origin: str = "command"  # command, regenerate, revised, more, shortcut
-    parent_job_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A snapshot of one row, safe to hand between threads (no ORM session attached)."""
-
-    id: int
-    team_id: str
-    channel_id: str
-    user_id: str
-    response_url: str | None
-    request: ImageRequest
-    model: str
-    deployment: str
-    status: Status
-    attempts: int
-    created_at: datetime
-    delivered_at: datetime | None
-    delivered_channel_id: str | None
-    revised_prompt: str | None
-    error_code: str | None
-    origin: str = "command"
-    parent_job_id: int | None = None
-    group_id: int | None = None
-    group_index: int = 1
-    group_size: int = 1
-    delivered_file_ids: tuple[str, ...] = ()
-    delivered_message_ts: str | None = None
-    controls_message_ts: str | None = None
-    deleted_at: datetime | None = None
-
-    @property
-    def replaces_ack(self) -> bool:
-        """Whether posts to the response_url may replace the previous one.
-
-        Only a slash command's response_url belongs to a private "Imagining…" message; a button's
-        belongs to the shared message under the image, which must never be overwritten.
-        """
-        return self.origin == "command"
-
-    @classmethod
-    def of(cls, row: Generation) -> Job:
-        return cls(
-            id=row.id,
-            team_id=row.team_id,
-            channel_id=row.channel_id,
-            user_id=row.user_id,
-            response_url=row.response_url,
-            request=ImageRequest(
-                prompt=row.prompt,
-                size=row.size,
-                quality=row.quality,
-                style=row.style,
-                n=row.n,
-                background=row.background,
-                output_format=row.output_format,
-            ),
-            model=row.model,
-            deployment=row.deployment,
-            status=Status(row.status),
-            attempts=row.attempts,
-            created_at=row.created_at,
-            delivered_at=row.delivered_at,
-            delivered_channel_id=row.delivered_channel_id,
-            revised_prompt=row.revised_prompt,
-            error_code=row.error_code,
-            origin=row.origin,
-            parent_job_id=row.parent_job_id,
-            group_id=row.group_id,
-            group_index=row.group_index,
-            group_size=row.group_size,
-            delivered_file_ids=tuple(f for f in (row.delivered_file_ids or "").split(",") if f),
-            delivered_message_ts=row.delivered_message_ts,
-            controls_message_ts=row.controls_message_ts,
-            deleted_at=row.deleted_at,
-        )
+# The message states in which a job may run: its placeholder is up, or it needs none before the end.
+_RUNNABLE = (MessageState.POSTED, MessageState.PRIVATE, MessageState.UNPOSTABLE)
 
 
 @dataclass(frozen=True, slots=True)
 class Enqueued:
-    jobs: list[Job]
-    created: bool  # False: the same trigger_id was seen before, and these are that request's jobs
+    job: Job
+    created: bool  # False: the same dedupe_key was seen before, and this is that request's job
     position: int  # 1 for the next job to run; 0 when nothing was created
 
 
@@ -137,119 +49,146 @@ class Outcome:
     error_detail: str | None = None
     revised_prompt: str | None = None
     azure_latency_ms: int | None = None
-    input_tokens: int | None = None
+    text_input_tokens: int | None = None
+    image_input_tokens: int | None = None
     output_tokens: int | None = None
-    total_tokens: int | None = None
+    chat_model: str | None = None
+    chat_input_tokens: int | None = None
+    chat_output_tokens: int | None = None
     estimated_cost_usd: Decimal | None = None
-    # STORE_PROMPTS=hash: what to keep instead of the prompts once the job is done.
-    prompt_kept: str | None = None
-    revised_prompt_kept: str | None = None
+    # STORE_PROMPTS=hash: fingerprints to keep instead of the prompts once the job is done.
+    hashed_prompt: str | None = None
+    hashed_revised_prompt: str | None = None
 
 
 class JobQueue:
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
         self._skip_locked = engine.dialect.name == "postgresql"
+        self._inserts = inserts_for(engine.dialect)
 
-    def enqueue(self, new: NewJob, *, copies: int = 1) -> Enqueued:
-        """Insert and commit `copies` queued jobs as one group, and say where they stand in line.
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
-        A model that makes one image per call gets `--n 3` as three jobs, retried and leased one by one,
-        and posted together. A repeated trigger_id returns the first request's jobs and creates nothing.
+    # --- accepting ----------------------------------------------------------------------------
+
+    def enqueue(self, spec: JobSpec) -> Enqueued:
+        return self.enqueue_many([spec])[0]
+
+    def enqueue_many(self, specs: Sequence[JobSpec]) -> list[Enqueued]:
+        """Insert and commit the specs in one transaction, and say where each new job stands in line.
+
+        A spec whose dedupe_key is already in the table (or earlier in the batch) creates nothing and
+        answers with that request's job.
         """
         now = self._clock()
-        rows = [self._row(new, now, index, copies) for index in range(1, copies + 1)]
-        with self._sessions() as session:
-            session.add_all(rows)
-            try:
-                session.flush()
-                if copies > 1:
-                    for row in rows:
-                        row.group_id = rows[0].id
-                # Counted in the same transaction as the insert: the ack needs no second round trip.
-                # (A Core INSERT … RETURNING measured slower here than the ORM's flush: 1.13 vs 0.78 ms.)
-                ahead = session.scalar(
-                    select(func.count())
-                    .select_from(Generation)
-                    .where(
-                        Generation.status == Status.QUEUED.value,
-                        Generation.not_before <= now,
-                        Generation.id < rows[0].id,
-                    )
-                )
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                if new.trigger_id is None:
-                    raise
-                return Enqueued(self._request_jobs(new.trigger_id), created=False, position=0)
-            return Enqueued([Job.of(row) for row in rows], created=True, position=int(ahead or 0) + 1)
+        keys = {s.origin.dedupe_key for s in specs if s.origin.dedupe_key}
+        fresh: list[JobSpec] = []
+        plan: list[str | int] = []  # per spec: the index of its new row, or the dedupe_key it repeats
+        with self._engine.begin() as connection:
+            seen = self._inserts.existing_keys(connection, keys) if keys else set()
+            taken = set(seen)
+            for spec in specs:
+                key = spec.origin.dedupe_key
+                if key is not None and key in taken:
+                    plan.append(key)
+                else:
+                    plan.append(len(fresh))
+                    fresh.append(spec)
+                    if key is not None:
+                        taken.add(key)
+            ids: list[int] = []
+            ahead = 0
+            if fresh:
+                rows = [{**spec_columns(spec), **new_row(now)} for spec in fresh]
+                ids = self._inserts.insert(connection, rows)
+                # Counted in the same transaction: the ack needs no second round trip.
+                ahead = self._inserts.ahead(connection, now, ids[0])
+        created = [new_job(row_id, spec, now) for row_id, spec in zip(ids, fresh, strict=True)]
+        by_key = {str(j.origin.dedupe_key): j for j in created if j.origin.dedupe_key}
+        repeats = {key for key in plan if isinstance(key, str) and key in seen}
+        earlier = {key: job for key in repeats if (job := self._by_dedupe_key(key)) is not None}
+        return [
+            Enqueued(created[step], True, ahead + step + 1)
+            if isinstance(step, int)
+            else Enqueued(earlier.get(step) or by_key[step], False, 0)
+            for step in plan
+        ]
 
-    def _request_jobs(self, trigger_id: str) -> list[Job]:
-        """The jobs an earlier request with this trigger_id created (its whole group)."""
-        with self._sessions() as session:
-            first = session.scalars(select(Generation).where(Generation.trigger_id == trigger_id)).one()
-            group = [first]
-            if first.group_id is not None:
-                group = list(
-                    session.scalars(
-                        select(Generation).where(Generation.group_id == first.group_id).order_by(Generation.id)
-                    )
-                )
-            return [Job.of(row) for row in group]
+    def _by_dedupe_key(self, key: str) -> Job | None:
+        return self._first(select(Generation).where(Generation.dedupe_key == key))
 
-    def _row(self, new: NewJob, now: datetime, index: int, copies: int) -> Generation:
-        return Generation(
-            # Only the first of a group carries the trigger_id: it is what makes a repeat a repeat.
-            trigger_id=new.trigger_id if index == 1 else None,
-            team_id=new.team_id,
-            channel_id=new.channel_id,
-            user_id=new.user_id,
-            response_url=new.response_url,
-            prompt=new.request.prompt,
-            model=new.model,
-            deployment=new.deployment,
-            size=new.request.size,
-            quality=new.request.quality,
-            style=new.request.style,
-            n=1 if copies > 1 else new.request.n,
-            background=new.request.background,
-            output_format=new.request.output_format,
-            origin=new.origin,
-            parent_job_id=new.parent_job_id,
-            group_index=index,
-            group_size=copies,
-            status=Status.QUEUED.value,
-            attempts=0,
-            response_url_uses=0,
-            created_at=now,
-            not_before=now,
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job | None:
+        with self._sessions() as session:
+            row = session.get(Generation, job_id)
+            return job_of(row) if row is not None else None
+
+    def by_message(self, channel_id: str, ts: str) -> Job | None:
+        """The job whose message is `ts` in `channel_id`."""
+        return self._first(
+            select(Generation).where(Generation.message_channel == channel_id, Generation.message_ts == ts)
         )
 
-    def _due(self, now: datetime) -> ColumnElement[bool]:
-        return or_(
-            and_(Generation.status == Status.QUEUED.value, Generation.not_before <= now),
-            and_(Generation.status == Status.RUNNING.value, Generation.lease_expires_at < now),
+    def latest_in_thread(self, channel_id: str, thread_ts: str) -> Job | None:
+        """The newest succeeded result in a thread: its root's job, or an edit posted in the thread."""
+        return self._first(
+            select(Generation)
+            .where(
+                Generation.status == Status.SUCCEEDED,
+                Generation.deleted_at.is_(None),
+                Generation.message_channel == channel_id,
+                or_(Generation.message_ts == thread_ts, Generation.thread_ts == thread_ts),
+            )
+            .order_by(Generation.id.desc())
+            .limit(1)
         )
+
+    def position(self, job_id: int) -> int:
+        """1 for the next job to run."""
+        with self._sessions() as session:
+            ahead = session.scalar(
+                select(func.count()).where(
+                    Generation.status == Status.QUEUED, Generation.not_before <= self._clock(), Generation.id < job_id
+                )
+            )
+            return int(ahead or 0) + 1
 
     def has_due(self) -> bool:
         """Whether `claim` would find something now (a read; it claims nothing)."""
         with self._sessions() as session:
             return session.scalar(select(Generation.id).where(self._due(self._clock())).limit(1)) is not None
 
+    def ping(self) -> None:
+        with self._engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # --- working -----------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        return or_(
+            and_(
+                Generation.status == Status.QUEUED,
+                Generation.not_before <= now,
+                Generation.message_state.in_(_RUNNABLE),
+            ),
+            and_(Generation.status == Status.RUNNING, Generation.lease_expires_at < now),
+        )
+
     def claim(self, owner: str, lease: timedelta) -> Job | None:
         now = self._clock()
-        due = self._due(now)
-        candidate = select(Generation.id).where(due).order_by(Generation.not_before, Generation.id).limit(1)
+        candidate = select(Generation.id).where(self._due(now)).order_by(Generation.not_before, Generation.id).limit(1)
         if self._skip_locked:
             candidate = candidate.with_for_update(skip_locked=True)
         statement = (
             update(Generation)
             .where(Generation.id == candidate.scalar_subquery())
             .values(
-                status=Status.RUNNING.value,
+                status=Status.RUNNING,
                 lease_owner=owner,
                 lease_expires_at=now + lease,
                 attempts=Generation.attempts + 1,
@@ -260,29 +199,26 @@ class JobQueue:
         with self._sessions() as session:
             row = session.scalars(statement, execution_options={"synchronize_session": False}).first()
             session.commit()
-            return Job.of(row) if row is not None else None
+            return job_of(row) if row is not None else None
 
     def renew(self, owner: str, job_ids: Iterable[int], lease: timedelta) -> int:
         ids = list(job_ids)
         if not ids:
             return 0
         return self._update(
-            and_(Generation.id.in_(ids), *self._owned_by(owner)),
-            lease_expires_at=self._clock() + lease,
+            and_(Generation.id.in_(ids), *self._owned_by(owner)), lease_expires_at=self._clock() + lease
         )
 
     def reschedule(self, job_id: int, owner: str, delay_s: float, error_code: str, detail: str) -> bool:
-        return (
-            self._update(
-                and_(Generation.id == job_id, *self._owned_by(owner)),
-                status=Status.QUEUED.value,
-                not_before=self._clock() + timedelta(seconds=delay_s),
-                lease_owner=None,
-                lease_expires_at=None,
-                error_code=error_code,
-                error_detail=detail,
-            )
-            == 1
+        return self._update_owned(
+            job_id,
+            owner,
+            status=Status.QUEUED,
+            not_before=self._clock() + timedelta(seconds=delay_s),
+            lease_owner=None,
+            lease_expires_at=None,
+            error_code=error_code,
+            error_detail=detail,
         )
 
     def release(self, owner: str, job_ids: Iterable[int] | None = None) -> int:
@@ -291,72 +227,114 @@ class JobQueue:
         if job_ids is not None:
             condition = and_(condition, Generation.id.in_(list(job_ids)))
         return self._update(
-            condition,
-            status=Status.QUEUED.value,
-            not_before=self._clock(),
-            lease_owner=None,
-            lease_expires_at=None,
+            condition, status=Status.QUEUED, not_before=self._clock(), lease_owner=None, lease_expires_at=None
         )
 
-    def record_delivery(
-        self, job_id: int, owner: str, channel_id: str, file_ids: Iterable[str], message_ts: str | None = None
-    ) -> bool:
-        updated = self._update(
-            and_(Generation.id == job_id, Generation.delivered_at.is_(None), *self._owned_by(owner)),
-            delivered_at=self._clock(),
-            delivered_channel_id=channel_id,
-            delivered_file_ids=",".join(file_ids),
-            delivered_message_ts=message_ts,
-        )
-        return updated == 1
+    def record_partials(self, job_id: int, owner: str, file_ids: Sequence[str]) -> bool:
+        return self._update_owned(job_id, owner, partial_file_ids=list(file_ids))
 
-    def record_controls(self, job_id: int, message_ts: str) -> None:
-        self._update(Generation.id == job_id, controls_message_ts=message_ts)
+    def record_files(self, job_id: int, owner: str, file_ids: Sequence[str], outcome: Outcome) -> bool:
+        """The final images are in Slack: a job taken over from here reuses them instead of drawing again."""
+        return self._update_owned(job_id, owner, file_ids=list(file_ids), **_outcome_values(outcome))
 
-    def group_thread(self, group_id: int, channel_id: str) -> str | None:
-        """The ts of the group's first posted image in that channel: the rest of the group goes in its thread."""
-        with self._sessions() as session:
-            return session.scalar(
-                select(Generation.delivered_message_ts)
-                .where(
-                    Generation.group_id == group_id,
-                    Generation.delivered_channel_id == channel_id,
-                    Generation.delivered_message_ts.is_not(None),
-                )
-                .order_by(Generation.delivered_at)
-                .limit(1)
-            )
-
-    def mark_deleted(self, job_id: int, user_id: str) -> bool:
-        updated = self._update(
-            and_(Generation.id == job_id, Generation.deleted_at.is_(None)),
-            deleted_at=self._clock(),
-            deleted_by=user_id,
-        )
-        return updated == 1
+    def record_delivery(self, job_id: int, owner: str) -> bool:
+        return self._update_owned(job_id, owner, delivered_at=self._clock())
 
     def finish(self, job_id: int, owner: str, outcome: Outcome) -> bool:
         if not outcome.status.is_final:
             raise ValueError(f"{outcome.status} is not a final status")
-        values: dict[str, object] = {
-            "status": outcome.status.value,
+        values = {
+            **_outcome_values(outcome),
+            "status": outcome.status,
+            "error_code": outcome.error_code,
+            "error_detail": outcome.error_detail,
             "finished_at": self._clock(),
             "lease_owner": None,
             "lease_expires_at": None,
-            "error_code": outcome.error_code,
-            "error_detail": outcome.error_detail,
-            "revised_prompt": outcome.revised_prompt,
-            "azure_latency_ms": outcome.azure_latency_ms,
-            "input_tokens": outcome.input_tokens,
-            "output_tokens": outcome.output_tokens,
-            "total_tokens": outcome.total_tokens,
-            "estimated_cost_usd": outcome.estimated_cost_usd,
         }
-        if outcome.prompt_kept is not None:
-            values["prompt"] = outcome.prompt_kept
-        if outcome.revised_prompt_kept is not None:
-            values["revised_prompt"] = outcome.revised_prompt_kept
-        return self._update(and_(Generation.id == job_id, *self._owned_by(owner)), **values) == 1
+        if outcome.hashed_prompt is not None:
+            values.update(prompt=outcome.hashed_prompt, prompt_storage=PromptStorage.HASHED)
+            values["revised_prompt"] = outcome.hashed_revised_prompt
+        return self._update_owned(job_id, owner, **values)
+
+    # --- the message in Slack ------------------------------------------------------------------
+
+    def pending_messages(self, stale_after: timedelta, limit: int = 50) -> list[Job]:
+        """Jobs whose placeholder is still to post (or whose poster died while posting), oldest first."""
+        stale = self._clock() - stale_after
+        query = (
+            select(Generation)
+            .where(
+                or_(
+                    Generation.message_state == MessageState.PENDING,
+                    and_(Generation.message_state == MessageState.POSTING, Generation.message_claimed_at < stale),
+                )
+            )
+            .order_by(Generation.id)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return [job_of(row) for row in session.scalars(query)]
+
+    def claim_message(self, job_id: int, owner: str, stale_after: timedelta) -> bool:
+        """The right to post a queued job's placeholder, for one process; False if another has it."""
+        now = self._clock()
+        pending = Generation.message_state == MessageState.PENDING
+        abandoned = and_(
+            Generation.message_state == MessageState.POSTING, Generation.message_claimed_at < now - stale_after
+        )
+        return (
+            self._update(
+                and_(Generation.id == job_id, or_(pending, abandoned)),
+                message_state=MessageState.POSTING,
+                message_owner=owner,
+                message_claimed_at=now,
+            )
+            == 1
+        )
+
+    def record_message(self, job_id: int, owner: str, channel_id: str, ts: str) -> bool:
+        """The claimed placeholder is posted; the job may now run."""
+        return self._update_claimed(
+            job_id, owner, message_state=MessageState.POSTED, message_channel=channel_id, message_ts=ts
+        )
+
+    def release_message(self, job_id: int, owner: str) -> bool:
+        """Give a claimed placeholder back, to be posted later (Slack asked us to wait)."""
+        return self._update_claimed(job_id, owner, message_state=MessageState.PENDING, message_owner=None)
+
+    def record_unpostable(self, job_id: int, owner: str, reason: str) -> bool:
+        """The channel refused the placeholder; the job still runs and its result goes by direct message."""
+        return self._update_claimed(job_id, owner, message_state=MessageState.UNPOSTABLE, channel_refusal=reason)
+
+    def set_message(
+        self,
+        job_id: int,
+        owner: str,
+        state: MessageState,
+        channel_id: str | None = None,
+        ts: str | None = None,
+        *,
+        refusal: str | None = None,
+    ) -> bool:
+        """The running job's own message changed (posted at the end, or moved to a direct message)."""
+        values: dict[str, Any] = {"message_state": state, "message_owner": owner}
+        if refusal is not None:
+            values["channel_refusal"] = refusal
+        if channel_id is not None and ts is not None:
+            values.update(message_channel=channel_id, message_ts=ts)
+        return self._update_owned(job_id, owner, **values)
+
+    def mark_deleted(self, job_id: int, user_id: str) -> bool:
+        return (
+            self._update(
+                and_(Generation.id == job_id, Generation.deleted_at.is_(None)),
+                deleted_at=self._clock(),
+                deleted_by=user_id,
+                message_state=MessageState.DELETED,
+            )
+            == 1
+        )
 
     def use_response_url(self, job_id: int, *, final: bool) -> bool:
         """Count one post to the job's response_url; False when Slack would refuse it as used up."""
@@ -372,28 +350,49 @@ class JobQueue:
     def purge_prompts(self, before: datetime) -> int:
         """Erase the prompts of jobs finished before `before`; counts and costs stay for reports."""
         return self._update(
-            and_(Generation.finished_at < before, Generation.prompt != ""),
+            and_(Generation.finished_at < before, Generation.prompt_storage != PromptStorage.ERASED),
             prompt="",
             revised_prompt=None,
+            prompt_storage=PromptStorage.ERASED,
         )
 
-    def get(self, job_id: int) -> Job | None:
-        with self._sessions() as session:
-            row = session.get(Generation, job_id)
-            return Job.of(row) if row is not None else None
-
-    def ping(self) -> None:
-        with self._engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+    # --- helpers ------------------------------------------------------------------------------
 
     def _owned_by(self, owner: str) -> tuple[ColumnElement[bool], ...]:
-        return (Generation.lease_owner == owner, Generation.status == Status.RUNNING.value)
+        return (Generation.status == Status.RUNNING, Generation.lease_owner == owner)
 
-    def _update(self, condition: ColumnElement[bool], **values: object) -> int:
+    def _update_claimed(self, job_id: int, owner: str, **values: Any) -> bool:
+        claimed = and_(
+            Generation.id == job_id,
+            Generation.message_owner == owner,
+            Generation.message_state == MessageState.POSTING,
+        )
+        return self._update(claimed, **values) == 1
+
+    def _update_owned(self, job_id: int, owner: str, **values: Any) -> bool:
+        return self._update(and_(Generation.id == job_id, *self._owned_by(owner)), **values) == 1
+
+    def _update(self, condition: ColumnElement[bool], **values: Any) -> int:
         with self._sessions() as session:
-            result = session.execute(
-                update(Generation).where(condition).values(**values),
-                execution_options={"synchronize_session": False},
-            )
+            result = session.execute(update(Generation).where(condition).values(**values))
             session.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _first(self, query: Any) -> Job | None:
+        with self._sessions() as session:
+            row = session.scalars(query).first()
+            return job_of(row) if row is not None else None
+
+
+def _outcome_values(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "revised_prompt": outcome.revised_prompt,
+        "azure_latency_ms": outcome.azure_latency_ms,
+        "text_input_tokens": outcome.text_input_tokens,
+        "image_input_tokens": outcome.image_input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "chat_model": outcome.chat_model,
+        "chat_input_tokens": outcome.chat_input_tokens,
+        "chat_output_tokens": outcome.chat_output_tokens,
+        "estimated_cost_usd": outcome.estimated_cost_usd,
+    }

@@ -1,119 +1,169 @@
-"""The buttons under a result: Regenerate, Use revised prompt, More like this, Delete.
+"""The buttons on a result: Edit (a modal), Vary, Upscale, Regenerate, Use revised prompt, Delete.
 
-A click is acknowledged at once and, like a command, becomes queued jobs credited to the clicker.
-Buttons carry only the job id; everything else is read back from that job's row, so a click on an
-image that was deleted (or whose row is gone) gets a plain answer instead of a guess.
+A click is acknowledged at once; the work (reading the job, queueing, opening the modal, deleting)
+runs right after. Buttons carry only `job` or `job:image`; everything else is read back from that
+job's row, so a click on an image that was deleted gets a plain answer instead of a guess.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import replies
-from bot.intake import Intake, Origin
-from bot.jobs.queue import Job
+from bot.images.models import Family
+from bot.images.sizes import listed_sizes
+from bot.listeners.follow_ups import Asker, FollowUps, thread_of
+from bot.replies import modals, notes, requests, results
+from bot.request import RequestError
+from bot.request.problems import problem_option
+from bot.slack.gateway import SlackGateway, SlackRefused
+from bot.store.clock import Clock, utc_now
+from bot.store.spec import Job
 from bot.usage.limits import LimitReached
 
 log = logging.getLogger(__name__)
 
-_KINDS = {replies.REGENERATE: "regenerate", replies.USE_REVISED: "revised", replies.MORE: "more"}
 
-
-def _clicked(body: dict[str, Any]) -> tuple[str, str, int | None]:
-    """(action_id, clicker, job id) of a block_actions payload; the job id is None if unreadable."""
+def clicked(body: dict[str, Any]) -> tuple[str, int | None, int]:
+    """(action_id, job id, image index) of a block_actions payload; the job id is None if unreadable."""
     action = (body.get("actions") or [{}])[0]
-    user = str((body.get("user") or {}).get("id") or "")
+    job, _, image = str(action.get("value") or "").partition(":")
     try:
-        return str(action.get("action_id")), user, int(action.get("value"))
-    except (TypeError, ValueError):
-        return str(action.get("action_id")), user, None
+        return str(action.get("action_id")), int(job), int(image or 0)
+    except ValueError:
+        return str(action.get("action_id")), None, 0
 
 
-class VariationButtons:
-    """Regenerate, Use revised prompt and More like this: a new job from an earlier one."""
-
-    def __init__(self, intake: Intake) -> None:
-        self._intake = intake
-
-    def __call__(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        action_id, clicker, job_id = _clicked(body)
-        job = self._intake.queue.get(job_id) if job_id is not None else None
-        if job is None or job.deleted_at is not None:
-            respond(replies.job_gone(job_id or 0))
-            return
-        if not job.request.prompt or job.request.prompt.startswith("sha256:"):
-            respond(replies.prompt_not_kept(job.id))
-            return
-        request = replace(job.request, deployment=job.deployment, size_note=None)
-        if action_id == replies.USE_REVISED:
-            if not job.revised_prompt:
-                respond(replies.no_revised_prompt(job.id))
-                return
-            request = replace(request, prompt=job.revised_prompt)
-        if action_id == replies.MORE:
-            # "More like this" asks for another set the size of the original request.
-            request = replace(request, n=max(job.group_size, job.request.n))
-        channel = str((body.get("channel") or {}).get("id") or job.channel_id)
-        origin = Origin(
-            team_id=str((body.get("team") or {}).get("id") or job.team_id),
-            channel_id=channel,
-            user_id=clicker,
-            response_url=body.get("response_url"),
-            kind=_KINDS.get(action_id, "regenerate"),
-            parent_job_id=job.id,
-        )
-        try:
-            jobs = self._intake.submit(request, origin).jobs
-        except LimitReached as reached:
-            respond(replies.limit_reached_message(reached.blocked))
-            return
-        log.info("%s clicked %s on job %d: queued %s", clicker, action_id, job.id, [j.id for j in jobs])
+def size_hint(family: Family) -> str:
+    listed = listed_sizes(family)
+    return ", ".join(str(s) for s in listed) if listed else "any WxH in steps of 16, e.g. 1536x864"
 
 
-class DeleteButton:
-    """Delete: the requester or an admin removes the image and its buttons for everyone."""
-
-    def __init__(self, intake: Intake, *, is_admin: Callable[[str], bool]) -> None:
-        self._intake = intake
+class ResultButtons:
+    def __init__(
+        self,
+        follow_ups: FollowUps,
+        slack: SlackGateway,
+        *,
+        is_admin: Callable[[str], bool],
+        clock: Clock = utc_now,
+    ) -> None:
+        self._follow_ups = follow_ups
+        self._queue = follow_ups.queue_reader
+        self._slack = slack
         self._is_admin = is_admin
+        self._clock = clock
 
     def acknowledge(self, ack: Ack) -> None:
         ack()
 
-    def delete(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """Runs after the ack (lazily): it calls Slack, which must not delay the answer to the click."""
-        _, clicker, job_id = _clicked(body)
-        job = self._intake.queue.get(job_id) if job_id is not None else None
+    def _job(self, body: dict[str, Any], respond: Respond) -> tuple[str, Job, int] | None:
+        action_id, job_id, image = clicked(body)
+        job = self._queue.get(job_id) if job_id is not None else None
         if job is None or job.deleted_at is not None:
-            respond(replies.job_gone(job_id or 0))
-            return
-        if clicker != job.user_id and not self._is_admin(clicker):
-            log.info("%s may not delete job %d of %s", clicker, job.id, job.user_id)
-            respond(replies.delete_forbidden(job.user_id, job.id))
-            return
-        self._remove(job, client)
-        self._intake.queue.mark_deleted(job.id, clicker)
-        log.info("%s deleted job %d", clicker, job.id)
-        respond(replies.deleted(job.id))
+            respond(notes.job_gone(job_id or 0))
+            return None
+        return action_id, job, image
 
-    def _remove(self, job: Job, client: WebClient) -> None:
-        for file_id in job.delivered_file_ids:
+    def follow_up(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """After the ack: a new job from this result, credited to whoever clicked (or the Edit modal)."""
+        found = self._job(body, respond)
+        if found is None:
+            return
+        action_id, job, image = found
+        user = body.get("user") or {}
+        asker = Asker(
+            str(user.get("id") or ""),
+            str((body.get("team") or {}).get("id") or user.get("team_id") or ""),
+            body.get("response_url"),
+            body.get("trigger_id"),
+        )
+        if action_id in (results.EDIT, results.VARY, results.UPSCALE) and not Family.of(job.spec.model).edits:
+            respond(notes.cannot_edit(job.spec.model, today=self._clock()))
+            return
+        if action_id == results.EDIT:
+            target = modals.EditTarget(job.id, image, *thread_of(job))
+            view = modals.edit(target, size=job.request.size, size_hint=size_hint(Family.of(job.spec.model)))
             try:
-                client.files_delete(file=file_id)
+                client.views_open(trigger_id=body["trigger_id"], view=view)  # within 3 s of the click
             except SlackApiError as error:
-                if error.response.get("error") != "file_not_found":  # already gone is what we wanted
-                    raise
-        if job.controls_message_ts and job.delivered_channel_id:
-            try:
-                client.chat_delete(channel=job.delivered_channel_id, ts=job.controls_message_ts)
-            except SlackApiError as error:
-                if error.response.get("error") != "message_not_found":
-                    raise
+                log.info("could not open the Edit modal: %s", error.response.get("error"))
+                respond(notes.modal_failed())
+            return
+        if not job.prompt_kept and action_id in (results.REGENERATE, results.USE_REVISED):
+            respond(notes.prompt_not_kept(job.id))
+            return
+        if action_id == results.USE_REVISED and not job.revised_prompt:
+            respond(notes.no_revised_prompt(job.id))
+            return
+        try:
+            if action_id == results.VARY:
+                queued = self._follow_ups.vary(job, image, asker)
+            elif action_id == results.UPSCALE:
+                queued = self._follow_ups.upscale(job, image, asker)
+            else:
+                queued = self._follow_ups.again(job, asker, revised=action_id == results.USE_REVISED)
+        except LimitReached as reached:
+            respond(notes.limit_note(reached.blocked))
+            return
+        log.info("%s clicked %s on job %d: queued job %d", asker.user_id, action_id, job.id, queued.job.id)
+        if queued.created:  # the result appears in the thread; the clicker hears where at once
+            respond(notes.follow_up_queued(queued.job.origin.kind, queued.job.id))
+
+    def submit_edit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The Edit modal: the instruction (and a new size) becomes an edit of that image."""
+        target = modals.EditTarget.decode(str(view.get("private_metadata") or ""))
+        job = self._queue.get(target.job_id) if target is not None else None
+        if target is None or job is None or job.deleted_at is not None:
+            ack(**modals.field_errors(modals.PROMPT_BLOCK, "That image no longer exists."))
+            return
+        values = modals.submitted_values(view)
+        text = values.get(modals.PROMPT_BLOCK, "")
+        if modals.SIZE_BLOCK in values:
+            text += f" --size {values[modals.SIZE_BLOCK]}"
+        user = body.get("user") or {}
+        asker = Asker(str(user.get("id") or ""), str(user.get("team_id") or ""), None, view.get("id"))
+        try:
+            queued = self._follow_ups.edit(job, target.image, asker, text)
+        except RequestError as error:
+            ack(**modals.field_errors(field_for(error), requests.problem_text(error.problem)))
+            return
+        except LimitReached as reached:
+            ack(**modals.field_errors(modals.PROMPT_BLOCK, notes.limit_reached(reached.blocked)))
+            return
+        if queued is None:
+            ack(**modals.field_errors(modals.PROMPT_BLOCK, notes.edit_needs_instruction()))
+            return
+        ack()
+        log.info("%s edited job %d: queued job %d", asker.user_id, job.id, queued.job.id)
+
+    def delete(self, body: dict[str, Any], respond: Respond) -> None:
+        """After the ack: the requester or an admin removes the message and every file it shows."""
+        found = self._job(body, respond)
+        if found is None:
+            return
+        _, job, _ = found
+        clicker = str((body.get("user") or {}).get("id") or "")
+        if clicker != job.origin.user_id and not self._is_admin(clicker):
+            log.info("%s may not delete job %d of %s", clicker, job.id, job.origin.user_id)
+            respond(notes.delete_forbidden(job.origin.user_id, job.id))
+            return
+        try:
+            self._slack.delete_files((*job.file_ids, *job.partial_file_ids))
+            if job.message_channel and job.message_ts:
+                self._slack.delete_message(job.message_channel, job.message_ts)
+        except SlackRefused as refused:
+            log.warning("could not delete job %d from Slack: %s", job.id, refused.code)
+        self._queue.mark_deleted(job.id, clicker)
+        log.info("%s deleted job %d", clicker, job.id)
+        respond(notes.deleted(job.id))
+
+
+def field_for(error: RequestError) -> str:
+    """The modal field a refusal is about: the option it names, else the description."""
+    return modals.FIELD_OF_OPTION.get(problem_option(error.problem) or "", modals.PROMPT_BLOCK)

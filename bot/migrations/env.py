@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from bot.usage.models import Base
+from bot.store.tables import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -1,7 +1,7 @@
-"""Images and cost per UTC day: the figures (`daily_series`), a PNG of them (`render_chart`) and a
-one-line text version (`sparkline`) for where no picture can go.
+"""Images and cost per UTC day (`UsageReader.daily`) as a PNG (`render_chart`) and as a one-line text
+version (`sparkline`) for where no picture can go.
 
-The App Home shows the PNG to admins (through `bot/charts_http.py`, since Slack must fetch an image
+The App Home shows the PNG to admins (through `bot/web/charts.py`, since Slack must fetch an image
 block's URL itself), the playground shows it on its usage page, and the README's picture is one.
 Rendering is Pillow only, with its bundled font, so the same series always gives the same bytes.
 """
@@ -11,75 +11,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import Engine, Integer, Numeric, func, literal, select
 
-from bot.usage.figures import start_of_day
-from bot.usage.models import Generation, Status
-
-# The same UTC day `imagine-bot report --by day` groups by, so the chart and the report always agree.
-from bot.usage.report import _day as utc_day
-
-
-@dataclass(frozen=True, slots=True)
-class DayFigures:
-    day: date  # a UTC calendar day
-    images: int  # delivered images: the sum of n over succeeded jobs
-    cost_usd: Decimal  # their estimated cost
-
-
-_COST_SCALE = Decimal("0.000001")  # the column's scale, Numeric(12, 6)
-
-
-def daily_series(engine: Engine, *, team_id: str | None, now: datetime, days: int = 30) -> list[DayFigures]:
-    """The last `days` UTC days up to and including today, oldest first; days without images are zeros.
-
-    One GROUP BY over the covering report indexes (`ix_generations_team_report` with a team,
-    `ix_generations_report` without), like `usage_report`.
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    if days < 1:
-        raise ValueError("days must be 1 or more")
-    first = start_of_day(now) - timedelta(days=days - 1)
-    end = start_of_day(now) + timedelta(days=1)
-    day = utc_day(engine.dialect.name).label("day")
-    query = (
-        select(
-            day,
-            func.sum(Generation.n, type_=Integer),
-            func.coalesce(func.sum(Generation.estimated_cost_usd), literal(0), type_=Numeric(18, 6)),
-        )
-        .where(
-            Generation.status == Status.SUCCEEDED.value,
-            Generation.created_at >= first,
-            Generation.created_at < end,
-        )
-        .group_by(day)
-    )
-    if team_id is not None:
-        query = query.where(Generation.team_id == team_id)
-    with engine.connect() as connection:
-        found = {
-            # PostgreSQL returns a date, SQLite the text 'YYYY-MM-DD'.
-            value if isinstance(value, date) else date.fromisoformat(str(value)): (
-                int(images or 0),
-                # SQLite sums NUMERIC as a float: round back to the column's scale so both backends agree.
-                Decimal(cost or 0).quantize(_COST_SCALE),
-            )
-            for value, images, cost in connection.execute(query).all()
-        }
-    series = []
-    for offset in range(days):
-        current = (first + timedelta(days=offset)).date()
-        images, cost = found.get(current, (0, Decimal(0).quantize(_COST_SCALE)))
-        series.append(DayFigures(current, images, cost))
-    return series
-
+from bot.store.usage import DayFigures
 
 # --- text ---------------------------------------------------------------------------------------
 

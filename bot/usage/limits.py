@@ -1,21 +1,19 @@
 """Limits checked when a request arrives, before anything is queued.
 
 Per user: images per day and jobs in flight; per workspace: a monthly budget in USD; per channel:
-allowed or denied. A blocked request is answered with which limit, the current figure and when it
-resets. Each check is one indexed query (bot/usage/figures.py); admins may be exempt.
+allowed or denied. A refusal is a typed `Blocked` (which limit, where the figure stands, when it
+resets) that `bot.replies.notes` words. Each check is one indexed query; admins may be exempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
-from sqlalchemy import Engine
-
-from bot.jobs.queue import utc_now
-from bot.usage.figures import start_of_day, start_of_next_month, team_spend_this_month, user_figures
+from bot.store.clock import Clock, utc_now
+from bot.store.usage import UsageReader, start_of_day, start_of_next_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,36 +27,43 @@ class LimitSettings:
 
     @property
     def any(self) -> bool:
-        return any(
-            (
-                self.images_per_user_per_day is not None,
-                self.jobs_in_flight_per_user is not None,
-                self.monthly_budget_usd is not None,
-                self.allowed_channels,
-                self.denied_channels,
-            )
+        return (
+            self.images_per_user_per_day is not None
+            or self.jobs_in_flight_per_user is not None
+            or self.monthly_budget_usd is not None
+            or bool(self.allowed_channels or self.denied_channels)
         )
+
+
+class LimitKind(StrEnum):
+    CHANNEL = "channel"
+    DAILY_IMAGES = "daily_images"
+    IN_FLIGHT = "in_flight"
+    MONTHLY_BUDGET = "monthly_budget"
 
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
     """Which limit stopped a request, where the figure stands, and when it frees up (None: not by time)."""
 
-    limit: str  # channel, daily_images, in_flight, monthly_budget
-    current: str
-    allowed: str
-    resets_at: datetime | None
+    limit: LimitKind
+    current: int = 0
+    allowed: int = 0
+    spent: Decimal = Decimal(0)
+    budget: Decimal = Decimal(0)
+    allowed_channels: tuple[str, ...] = ()
+    resets_at: datetime | None = None
 
 
 class LimitReached(Exception):
     def __init__(self, blocked: Blocked) -> None:
-        super().__init__(blocked.limit)
+        super().__init__(blocked.limit.value)
         self.blocked = blocked
 
 
 class Limits:
-    def __init__(self, engine: Engine, settings: LimitSettings, *, clock: Callable[[], datetime] = utc_now) -> None:
-        self._engine = engine
+    def __init__(self, reader: UsageReader, settings: LimitSettings, *, clock: Clock = utc_now) -> None:
+        self._reader = reader
         self.settings = settings
         self._clock = clock
 
@@ -71,21 +76,20 @@ class Limits:
         if channel_id in limits.denied_channels or (
             limits.allowed_channels and channel_id not in limits.allowed_channels
         ):
-            allowed = ", ".join(f"<#{c}>" for c in sorted(limits.allowed_channels)) or "other channels"
-            return Blocked("channel", f"<#{channel_id}>", allowed, None)
+            return Blocked(LimitKind.CHANNEL, allowed_channels=tuple(sorted(limits.allowed_channels)))
         now = self._clock()
         if limits.images_per_user_per_day is not None or limits.jobs_in_flight_per_user is not None:
-            figures = user_figures(self._engine, user_id, now)
+            figures = self._reader.user_figures(user_id, now)
             daily = limits.images_per_user_per_day
             if daily is not None and figures.requested_today + images > daily:
                 tomorrow = start_of_day(now) + timedelta(days=1)
-                return Blocked("daily_images", str(figures.requested_today), str(daily), tomorrow)
+                return Blocked(LimitKind.DAILY_IMAGES, figures.requested_today, daily, resets_at=tomorrow)
             in_flight = limits.jobs_in_flight_per_user
             if in_flight is not None and figures.in_flight >= in_flight:
-                return Blocked("in_flight", str(figures.in_flight), str(in_flight), None)
+                return Blocked(LimitKind.IN_FLIGHT, figures.in_flight, in_flight)
         budget = limits.monthly_budget_usd
         if budget is not None:
-            spent = team_spend_this_month(self._engine, team_id, now)
+            spent = self._reader.team_spend_this_month(team_id, now)
             if spent + (estimated_cost or Decimal(0)) > budget:
-                return Blocked("monthly_budget", f"${spent:.2f}", f"${budget:.2f}", start_of_next_month(now))
+                return Blocked(LimitKind.MONTHLY_BUDGET, spent=spent, budget=budget, resets_at=start_of_next_month(now))
         return None

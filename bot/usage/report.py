@@ -1,10 +1,6 @@
-"""Usage reports: who, where, which model or which day, how many images and what they cost.
-
-Pure of CLI concerns: `usage_report` runs one aggregate query over `generations`; the `parse_*`
-functions turn the command line's time words into UTC datetimes; the `format_*` functions render a
-`Report` as a terminal table, CSV or JSON. The window is half-open, `since <= created_at < until`, so
-consecutive reports (`--since 2026-01-01 --until 2026-02-01`, then from 2026-02-01) never count a job
-twice. Costs are what the worker estimated when the job finished (NULL, e.g. for a failed job, is 0).
+"""`imagine-bot report`'s words and output: the `parse_*` functions turn the command line's time words
+into UTC datetimes; the `format_*` functions render a `Report` (`UsageReader.report`) as a terminal
+table, CSV or JSON. Costs are what the worker computed when the job finished (a failed job costs 0).
 """
 
 from __future__ import annotations
@@ -14,145 +10,11 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Engine, Integer, Numeric, case, cast, func, literal, select
-
-from bot.usage.models import Generation, Status
-
-
-class Grouping(StrEnum):
-    USER = "user"
-    CHANNEL = "channel"
-    DAY = "day"
-    MODEL = "model"
-
-    @property
-    def key_name(self) -> str:
-        """The key's column name in CSV and JSON output."""
-        return _KEY_NAMES[self]
-
-
-_KEY_NAMES = {Grouping.USER: "user_id", Grouping.CHANNEL: "channel_id", Grouping.DAY: "day", Grouping.MODEL: "model"}
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    key: str
-    images: int  # images delivered: the sum of n over succeeded jobs
-    failed: int
-    rejected: int
-    requests: int  # jobs of any status, including ones still queued or running
-    estimated_cost_usd: Decimal
-
-
-@dataclass(frozen=True)
-class Report:
-    since: datetime
-    until: datetime
-    rows: tuple[ReportRow, ...]
-    totals: ReportRow
-
-
-# --- the query ----------------------------------------------------------------------------------
-
-_COST_SCALE = Decimal("0.000001")  # the column's scale, Numeric(12, 6)
-
-
-def _day(dialect: str) -> ColumnElement[Any]:
-    """The UTC calendar day of created_at, as SQL both backends can group by.
-
-    PostgreSQL stores timestamptz, whose ::date follows the session's TimeZone; `AT TIME ZONE 'UTC'`
-    pins the day to UTC whatever the connection says. SQLite stores naive UTC text, so date() is UTC.
-    """
-    if dialect == "postgresql":
-        return cast(func.timezone("UTC", Generation.created_at), Date)
-    return func.date(Generation.created_at)
-
-
-def _key(by: Grouping, dialect: str) -> ColumnElement[Any]:
-    match by:
-        case Grouping.USER:
-            return Generation.user_id.expression
-        case Grouping.CHANNEL:
-            return Generation.channel_id.expression
-        case Grouping.MODEL:
-            return Generation.model.expression
-        case Grouping.DAY:
-            return _day(dialect)
-
-
-def _count_of(status: Status) -> ColumnElement[int]:
-    return func.sum(case((Generation.status == status.value, 1), else_=0), type_=Integer)
-
-
-def usage_report(
-    engine: Engine, *, since: datetime, until: datetime, by: Grouping, team_id: str | None = None
-) -> Report:
-    """One GROUP BY over the window; totals are the sum of the groups, not a second query.
-
-    Served from the covering indexes `ix_generations_report` (created_at first) and, with a team,
-    `ix_generations_team_report` (team_id first): see migration 0002 and bench/report.py.
-    """
-    if since.tzinfo is None or until.tzinfo is None:
-        raise ValueError("since and until must be timezone-aware")
-    key = _key(by, engine.dialect.name).label("key")
-    query = (
-        select(
-            key,
-            func.sum(case((Generation.status == Status.SUCCEEDED.value, Generation.n), else_=0), type_=Integer),
-            _count_of(Status.FAILED),
-            _count_of(Status.REJECTED),
-            func.count(),
-            func.coalesce(func.sum(Generation.estimated_cost_usd), literal(0), type_=Numeric(18, 6)),
-        )
-        .where(Generation.created_at >= since, Generation.created_at < until)
-        .group_by(key)
-    )
-    if team_id is not None:
-        query = query.where(Generation.team_id == team_id)
-    with engine.connect() as connection:
-        result = connection.execute(query).all()
-    rows = [
-        ReportRow(
-            key=_key_text(group),
-            images=int(images or 0),
-            failed=int(failed or 0),
-            rejected=int(rejected or 0),
-            requests=int(requests),
-            # SQLite sums NUMERIC as a float: round back to the column's scale so both backends agree.
-            estimated_cost_usd=Decimal(cost or 0).quantize(_COST_SCALE),
-        )
-        for group, images, failed, rejected, requests, cost in result
-    ]
-    if by is Grouping.DAY:
-        rows.sort(key=lambda row: row.key)
-    else:
-        # Sorted here, not in SQL: the groups are few, and PostgreSQL's collation would order keys
-        # differently from SQLite's.
-        rows.sort(key=lambda row: (-row.estimated_cost_usd, row.key))
-    return Report(since=since, until=until, rows=tuple(rows), totals=_total(rows))
-
-
-def _key_text(value: object) -> str:
-    # PostgreSQL returns a date, SQLite the text 'YYYY-MM-DD'; both print the same way.
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _total(rows: Sequence[ReportRow]) -> ReportRow:
-    return ReportRow(
-        key="total",
-        images=sum(row.images for row in rows),
-        failed=sum(row.failed for row in rows),
-        rejected=sum(row.rejected for row in rows),
-        requests=sum(row.requests for row in rows),
-        estimated_cost_usd=sum((row.estimated_cost_usd for row in rows), Decimal(0)),
-    )
-
+from bot.store.usage import Grouping, Report, ReportRow
 
 # --- the time window ----------------------------------------------------------------------------
 

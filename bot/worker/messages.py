@@ -1,0 +1,131 @@
+"""A job's message in Slack, as the worker sees it: where it is, showing a state in it, and sharing
+images into its thread. A channel that refuses the message (or its files) gets the result sent to
+the requester by direct message instead, with the reason in words."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.images.generator import GeneratedImage
+from bot.jobs.queue import JobQueue
+from bot.replies import results
+from bot.replies.text import plain
+from bot.slack.gateway import SlackGateway, SlackRefused, Upload
+from bot.store.spec import Job, MessageState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a job's message is, and the thread its files go in."""
+
+    channel_id: str
+    ts: str
+    thread_ts: str
+    refusal: str | None = None  # Slack's code when the channel refused, and this is a direct message instead
+
+    @property
+    def direct(self) -> bool:
+        return self.refusal is not None
+
+
+class Messages:
+    def __init__(self, queue: JobQueue, slack: SlackGateway, *, owner: str) -> None:
+        self._queue = queue
+        self._slack = slack
+        self._owner = owner
+
+    def current(self, job: Job) -> Place | None:
+        """The message if it is posted."""
+        if job.message_state is not MessageState.POSTED or not job.message_channel or not job.message_ts:
+            return None
+        if job.message_channel != job.origin.channel_id:
+            return Place(job.message_channel, job.message_ts, job.message_ts, job.channel_refusal or "not_in_channel")
+        return Place(job.message_channel, job.message_ts, job.origin.thread_ts or job.message_ts)
+
+    def show(self, job: Job, place: Place | None, state: results.State, *, files_just_shared: bool = False) -> bool:
+        """Update the message in place; False (logged) if Slack would not. Progress never fails a job."""
+        if place is None:
+            return False
+        try:
+            self._slack.update(
+                place.channel_id, place.ts, results.channel_message(job, state), files_just_shared=files_just_shared
+            )
+            return True
+        except SlackRefused as refused:
+            log.warning("could not update the message (%s)", refused.code)
+            return False
+
+    def show_result(self, job: Job, place: Place, state: results.Finished) -> Place:
+        """The result in its message; if someone deleted that message meanwhile, in a new one beside its files."""
+        try:
+            self._slack.update(place.channel_id, place.ts, results.channel_message(job, state), files_just_shared=True)
+            return place
+        except SlackRefused as refused:
+            if refused.code not in ("message_not_found", "cant_update_message"):
+                log.warning("could not show the result in its message (%s); the images are in its thread", refused.code)
+                return place
+        log.info("the message was deleted while the image was drawn; posting the result anew")
+        # A deleted thread root leaves its replies (the files) in place; the new post goes beside it.
+        thread = None if place.thread_ts == place.ts else place.thread_ts
+        channel, ts = self._slack.post(place.channel_id, results.channel_message(job, state), thread_ts=thread)
+        self._queue.set_message(job.id, self._owner, MessageState.POSTED, channel, ts)
+        return Place(channel, ts, place.thread_ts, place.refusal)
+
+    def ensure(self, job: Job, state: results.State) -> Place:
+        """The message, posted now if it is not yet (private progress, or a refused channel → DM).
+        Raises SlackRefused when Slack takes it nowhere."""
+        place = self.current(job)
+        if place is not None:
+            return place
+        if job.message_state is not MessageState.UNPOSTABLE:
+            try:
+                return self._post(job, job.origin.channel_id, job.origin.thread_ts, state)
+            except SlackRefused as refused:
+                if not refused.channel_refused:
+                    raise
+                log.warning("the channel refused the message (%s); the result goes by direct message", refused.code)
+                self._queue.set_message(job.id, self._owner, MessageState.UNPOSTABLE, refusal=refused.code)
+                return self._post(job, self._slack.open_dm(job.origin.user_id), None, state, refused.code)
+        return self._post(job, self._slack.open_dm(job.origin.user_id), None, state, job.channel_refusal or "refused")
+
+    def move_to_dm(self, job: Job, place: Place, reason: str) -> Place:
+        """The channel took the message but not its files: say so there, and post the result by DM."""
+        note = results.Failed(results.Failure.UNDELIVERABLE)
+        self.show(job, place, note)
+        log.warning("the channel refused the images (%s); sending them by direct message", reason)
+        self._queue.set_message(job.id, self._owner, MessageState.UNPOSTABLE, refusal=reason)
+        return self._post(job, self._slack.open_dm(job.origin.user_id), None, results.Drawing(), reason)
+
+    def _post(
+        self, job: Job, channel_id: str, thread_ts: str | None, state: results.State, refusal: str | None = None
+    ) -> Place:
+        channel, ts = self._slack.post(channel_id, results.channel_message(job, state), thread_ts=thread_ts)
+        self._queue.set_message(job.id, self._owner, MessageState.POSTED, channel, ts)
+        return Place(channel, ts, thread_ts or ts, refusal)
+
+    def share(
+        self,
+        job: Job,
+        place: Place,
+        images: tuple[GeneratedImage, ...],
+        *,
+        stem: str,
+        reserved: Callable[[tuple[str, ...]], None],
+    ) -> tuple[str, ...]:
+        """Upload the images into the message's thread, where its viewers can see them; `reserved` gets
+        their ids before they are shared (SlackGateway.upload)."""
+        title = job.request.prompt if len(job.request.prompt) <= 80 else job.request.prompt[:79] + "…"
+        uploads = [
+            Upload(
+                image.content,
+                f"{stem}-{index + 1}.{image.extension}" if len(images) > 1 else f"{stem}.{image.extension}",
+                plain(title),
+                plain(job.request.prompt)[:1000],  # files.getUploadURLExternal's alt_txt limit
+            )
+            for index, image in enumerate(images)
+        ]
+        return self._slack.upload(place.channel_id, place.thread_ts, uploads, reserved=reserved)

@@ -1,0 +1,143 @@
+"""The worker process's threads: `concurrency` runners draining the queue, one announcer posting
+placeholders, and one heartbeat renewing the leases of running jobs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.jobs.queue import JobQueue
+from bot.store.spec import Job
+from bot.worker.announcer import Announcer
+from bot.worker.runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        queue: JobQueue,
+        make_runner: Callable[[str, threading.Event], JobRunner],
+        announcer: Callable[[str], Announcer] | None,
+        *,
+        concurrency: int,
+        lease_s: float,
+        poll_s: float,
+        owner: str | None = None,
+    ) -> None:
+        self.owner = owner or worker_identity()
+        self._queue = queue
+        self._stopping = threading.Event()
+        self._runner = make_runner(self.owner, self._stopping)
+        self._announcer = announcer(self.owner) if announcer is not None else None
+        self._concurrency = concurrency
+        self._lease = timedelta(seconds=lease_s)
+        self._poll_s = poll_s
+        self._wake = threading.Event()
+        self._announce = threading.Event()
+        self._stopped = threading.Event()  # the heartbeat outlives the workers' last jobs
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._last_heartbeat = time.monotonic()
+
+    def start(self) -> None:
+        for index in range(self._concurrency):
+            self._spawn(self._work, f"worker-{index}")
+        if self._announcer is not None:
+            self._spawn(self._announce_loop, "announcer")
+        self._heartbeat_thread = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
+        self._heartbeat_thread.start()
+        log.info("%d workers started as %s", self._concurrency, self.owner)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wake(self) -> None:
+        """A job was just queued: post its placeholder and look for work now, not at the next poll."""
+        self._announce.set()
+        self._wake.set()
+
+    def alive(self) -> bool:
+        heartbeat_fresh = time.monotonic() - self._last_heartbeat < 3 * self._lease.total_seconds()
+        threads = [*self._threads, self._heartbeat_thread] if self._threads else []
+        return bool(threads) and all(t.is_alive() for t in threads) and heartbeat_fresh
+
+    def in_flight(self) -> set[int]:
+        with self._lock:
+            return set(self._in_flight)
+
+    def stop(self, grace_s: float) -> None:
+        """Stop claiming, let running jobs finish within `grace_s`, then hand the rest back to the queue."""
+        self._stopping.set()
+        self._wake.set()
+        self._announce.set()
+        deadline = time.monotonic() + grace_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        unfinished = self.in_flight()
+        self._stopped.set()
+        if unfinished:
+            released = self._queue.release(self.owner, unfinished)
+            log.warning("released %d unfinished job(s) back to the queue: %s", released, sorted(unfinished))
+        log.info("workers stopped")
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                # A read first: when there is nothing to do, an idle worker takes no write lock.
+                job = self._queue.claim(self.owner, self._lease) if self._queue.has_due() else None
+            except Exception:
+                log.exception("could not claim a job; the database may be down")
+                self._stopping.wait(self._poll_s * 4)
+                continue
+            if job is None:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+                continue
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        with self._lock:
+            self._in_flight.add(job.id)
+        try:
+            self._runner.run(job)
+        finally:
+            with self._lock:
+                self._in_flight.discard(job.id)
+            self._announce.set()  # a place in line moved; other placeholders may go up now
+
+    def _announce_loop(self) -> None:
+        assert self._announcer is not None
+        while not self._stopping.is_set():
+            try:
+                posted = self._announcer.announce_pending()
+            except Exception:
+                log.exception("could not post placeholders; trying again shortly")
+                posted = 0
+            if posted:
+                self._wake.set()  # their jobs can run now
+            self._announce.wait(self._poll_s)
+            self._announce.clear()
+
+    def _heartbeat(self) -> None:
+        interval = self._lease.total_seconds() / 3
+        while not self._stopped.wait(interval):
+            try:
+                self._queue.renew(self.owner, self.in_flight(), self._lease)
+                self._last_heartbeat = time.monotonic()
+            except Exception:
+                log.exception("could not renew leases; jobs may be taken over by other workers")

@@ -1,0 +1,393 @@
+"""One job, start to finish: the pictures it starts from, a turn within Azure's quota, the drawing
+(with previews shown in the message as they arrive), the images shared into the message's thread,
+the message turned into the result, and the row finished. Failures read as failures in the message
+and in a private note; retryable ones reschedule the job and free the worker.
+
+Execution is at-least-once (a job whose worker died is claimed again), so every step that reaches
+Slack is recorded before the next: uploaded files are reused, a delivered job is not posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.images.generator import (
+    ContentRejected,
+    ImageGenerationError,
+    ImageGenerator,
+    ImageResult,
+    PartialImage,
+)
+from bot.images.pricing import PriceTable
+from bot.images.request import InputImage
+from bot.jobs.pacing import Pacer
+from bot.jobs.queue import JobQueue, Outcome
+from bot.jobs.retry import RetryPolicy
+from bot.logs import job_context
+from bot.replies import notes, results
+from bot.slack.gateway import FileProblem, FileUnusable, SlackGateway, SlackRefused
+from bot.store.clock import Clock, utc_now
+from bot.store.spec import Job, MessageState, OriginKind, Status
+from bot.worker import outcomes
+from bot.worker.messages import Messages, Place
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """The job was released or taken over while this worker was still at it."""
+
+
+# How long before its quota slot a job's message may say "Drawing": about one Slack update's time.
+_ANNOUNCE_AHEAD_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSettings:
+    deadline: timedelta = timedelta(minutes=30)
+    still_drawing_after_s: float = 20.0  # a private "still drawing" note, when progress is private
+    hash_prompts: bool = False
+    previews: bool = True
+
+
+class JobRunner:
+    def __init__(
+        self,
+        queue: JobQueue,
+        generators: Mapping[str, ImageGenerator],
+        slack: SlackGateway,
+        *,
+        owner: str,
+        policy: RetryPolicy,
+        prices: PriceTable,
+        revises: Callable[[str], bool],
+        pacer: Pacer | None = None,
+        settings: RunnerSettings = RunnerSettings(),
+        clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        stopping: threading.Event | None = None,
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        if not generators:
+            raise ValueError("at least one generator is needed")
+        self._queue = queue
+        self._generators = generators
+        self._slack = slack
+        self._messages = Messages(queue, slack, owner=owner)
+        self._owner = owner
+        self._policy = policy
+        self._prices = prices
+        self._revises = revises
+        self._pacer = pacer
+        self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._stopping = stopping or threading.Event()
+        self._lease = lease
+
+    def run(self, job: Job) -> None:
+        with job_context(job.id):
+            try:
+                self._run(job)
+            except Exception:
+                log.exception("job crashed; marking it failed")
+                self._fail(job, results.Failed(results.Failure.INTERNAL), "internal_error", "unexpected exception")
+
+    def _run(self, job: Job) -> None:
+        if job.delivered_at is not None:
+            log.info("already delivered before a restart; finishing without posting again")
+            self._finish(job, outcomes.succeeded(job, None, self._prices, job.revised_prompt))
+            return
+        if self._clock() > job.created_at + self._settings.deadline:
+            # Better a clear "gave up" than an image turning up hours after the conversation moved on.
+            minutes = round(self._settings.deadline.total_seconds() / 60)
+            self._fail(job, results.Failed(results.Failure.TOO_LATE, minutes=minutes), "deadline_exceeded", "too old")
+            return
+        if job.attempts > self._policy.max_attempts:
+            # Claimed again and again by workers that died mid-job: stop before it takes more down.
+            self._fail(job, results.Failed(results.Failure.INTERNAL), "too_many_attempts", "worker died repeatedly")
+            return
+        place = self._messages.current(job)
+        if job.file_ids:
+            log.info("reusing the %d image(s) uploaded before a restart", len(job.file_ids))
+            self._deliver(job, place, job.file_ids, job.revised_prompt, None)
+            return
+        try:
+            inputs = [self._slack.download(file_id) for file_id in self._sources(job)]
+        except FileUnusable as unusable:
+            log.info("cannot use the picture to start from: %s", unusable)
+            self._fail(
+                job,
+                results.Failed(outcomes.SOURCE_FAILURES[unusable.problem]),
+                f"source_{unusable.problem}",
+                unusable.detail,
+            )
+            return
+        self._clean_partials(job)  # previews of an attempt that died with its worker
+        if not self._wait_for_turn(lambda: self._progress(job, place, results.Drawing())):
+            self._queue.release(self._owner, [job.id])  # shutting down: another worker takes it
+            return
+        log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
+        try:
+            result = self._draw(job, place, inputs)
+        except ImageGenerationError as error:
+            self._on_error(job, place, error)
+            return
+        log.info("drew %d image(s) in %d ms", len(result.images), result.latency_ms)
+        self._upload_and_deliver(job, place, result)
+
+    # --- the steps ----------------------------------------------------------------------------
+
+    def _sources(self, job: Job) -> tuple[str, ...]:
+        """The Slack files an edit starts from: someone's pictures, or the parent result's image."""
+        if job.origin.source_files:
+            return job.origin.source_files
+        if job.origin.kind.edits and job.origin.parent_job_id is not None:
+            parent = self._queue.get(job.origin.parent_job_id)
+            if parent is None or not parent.file_ids or parent.deleted_at is not None:
+                raise FileUnusable(FileProblem.GONE, f"job {job.origin.parent_job_id} has no image")
+            index = job.origin.parent_image or 0
+            return (parent.file_ids[min(index, len(parent.file_ids) - 1)],)
+        return ()
+
+    def _wait_for_turn(self, announce: Callable[[], None]) -> bool:
+        """A slot within Azure's quota, shared by every process; False if the worker is stopping.
+
+        `announce` (the message's "Drawing" update) runs shortly before the slot, never between the slot
+        and the call: a slow Slack update there would send the call late, past the pacing's grace.
+        """
+        if self._pacer is None:
+            announce()
+            return True
+        announced = False
+        while True:
+            slot = self._pacer.reserve()
+            while (wait := slot - time.time()) > 0 or not announced:
+                if not announced and wait <= _ANNOUNCE_AHEAD_S:
+                    announce()
+                    announced = True
+                    continue
+                until = wait if announced else wait - _ANNOUNCE_AHEAD_S
+                if self._stopping.wait(min(until, 1.0)):
+                    self._pacer.refund(slot)
+                    return False
+            if self._pacer.still_valid(slot):
+                return True
+            log.info("missed the quota slot by over a moment (a busy machine); taking the next one")
+
+    def _draw(self, job: Job, place: Place | None, inputs: list[InputImage]) -> ImageResult:
+        generator = self._generators.get(job.spec.deployment) or next(iter(self._generators.values()))
+        # Previews for one image at a time: the stream of a single drawing (docs/contracts/azure-openai-images.md §4).
+        wanted = place is not None and self._settings.previews and job.request.n == 1
+        on_partial = self._preview(job, place) if place is not None and wanted else None
+        still = self._still_drawing(job, place)
+        try:
+            if job.origin.kind.edits:
+                return generator.edit(job.request, inputs, on_partial=on_partial)
+            return generator.generate(job.request, on_partial=on_partial)
+        finally:
+            still.cancel()
+
+    def _preview(self, job: Job, place: Place) -> Callable[[PartialImage], None]:
+        shown: list[str] = []
+
+        def show(partial: PartialImage) -> None:
+            # Any failure here is logged by the generator and the drawing goes on (a preview never
+            # costs the final image).
+            # Recorded before it is shared: if this worker dies now, the job's next attempt deletes it.
+            # If the job was released (shutdown) or taken over meanwhile, it is not shared at all.
+            try:
+                file_ids = self._messages.share(
+                    job,
+                    place,
+                    (partial.image,),
+                    stem=f"imagine-{job.id}-preview-{partial.index}",
+                    reserved=lambda ids: self._record_pending(job, [*shown, *ids]),
+                )
+            except LeaseLost:
+                log.info("the job was released while drawing; preview %d not shown", partial.index)
+                return
+            shown.extend(file_ids)
+            self._messages.show(job, place, results.Drawing(file_ids[0]), files_just_shared=True)
+
+        return show
+
+    def _still_drawing(self, job: Job, place: Place | None) -> threading.Timer:
+        # Slow models take a minute or more: when progress is private, one "still drawing" note.
+        after = self._settings.still_drawing_after_s
+        timer = threading.Timer(
+            after, lambda: self._tell(job, notes.still_generating(job.id, job.request.prompt, after), final=False)
+        )
+        timer.daemon = True
+        if place is None:
+            timer.start()
+        return timer
+
+    def _upload_and_deliver(self, job: Job, place: Place | None, result: ImageResult) -> None:
+        if not self._still_mine(job):
+            return
+        # The images are recorded as the attempt's, to be cleaned if it dies, before they are shared: a
+        # worker killed between the share and `record_files` must not leave a second copy in the thread.
+        pending = self._partials(job)
+        reserved = lambda ids: self._record_pending(job, [*pending, *ids])  # noqa: E731
+        try:
+            place = self._messages.ensure(job, results.Drawing()) if place is None else place
+            try:
+                file_ids = self._messages.share(job, place, result.images, stem=f"imagine-{job.id}", reserved=reserved)
+            except SlackRefused as refused:
+                if not refused.channel_refused or place.direct:
+                    raise
+                place = self._messages.move_to_dm(job, place, refused.code)
+                file_ids = self._messages.share(job, place, result.images, stem=f"imagine-{job.id}", reserved=reserved)
+        except SlackRefused as refused:
+            self._on_slack_refusal(job, refused)
+            return
+        except LeaseLost:
+            log.warning("lost the job's lease before sharing its images; its new owner will post it")
+            return
+        self._queue.record_files(job.id, self._owner, file_ids, outcomes.succeeded(job, result, self._prices))
+        self._deliver(job, place, file_ids, result.revised_prompt, result)
+
+    def _deliver(
+        self, job: Job, place: Place | None, file_ids: tuple[str, ...], revised: str | None, result: ImageResult | None
+    ) -> None:
+        if place is None:
+            place = self._messages.ensure(job, results.Drawing())
+        parent = self._parent_link(job)
+        revision = outcomes.revision_of(job, revised, revises=self._revises(job.spec.deployment))
+        finished = results.Finished(file_ids, revised, revision, parent)
+        place = self._messages.show_result(job, place, finished)
+        # Read afresh: the ids the job was claimed with are an earlier attempt's, cleaned before drawing.
+        self._clean_partials(job)
+        self._queue.record_delivery(job.id, self._owner)
+        self._finish(job, outcomes.succeeded(job, result, self._prices, revised))
+        log.info("delivered %d image(s) to %s", len(file_ids), place.channel_id)
+        if place.refusal is not None:
+            self._tell(job, notes.posted_by_dm(job.origin.channel_id, place.refusal, job.id), final=True)
+        elif job.message_state is MessageState.PRIVATE or job.spec.message_state is MessageState.PRIVATE:
+            link = self._slack.permalink(place.channel_id, place.ts)
+            elapsed = (self._clock() - job.created_at).total_seconds()
+            self._tell(
+                job,
+                notes.delivered(job.id, place.channel_id, permalink=link, elapsed_s=elapsed, by_dm=False),
+                final=True,
+            )
+
+    def _still_mine(self, job: Job) -> bool:
+        """Whether this worker still holds the job's lease; a worker that lost it (stalled past the lease)
+        must not post what the job's new owner will post too."""
+        if self._queue.renew(self._owner, [job.id], self._lease) == 1:
+            return True
+        log.warning("lost the job's lease while drawing; its new owner will post it")
+        return False
+
+    def _partials(self, job: Job) -> tuple[str, ...]:
+        """Files this job's attempts shared that its result does not show (previews, orphans)."""
+        fresh = self._queue.get(job.id)
+        return tuple(f for f in fresh.partial_file_ids if f not in fresh.file_ids) if fresh is not None else ()
+
+    def _record_pending(self, job: Job, file_ids: list[str]) -> None:
+        if not self._queue.record_partials(job.id, self._owner, file_ids):
+            raise LeaseLost(job.id)
+
+    def _parent_link(self, job: Job) -> str | None:
+        if job.origin.source_message:
+            channel_id, _, ts = job.origin.source_message.partition(":")
+            return self._slack.permalink(channel_id, ts)
+        if job.origin.parent_job_id is not None:
+            parent = self._queue.get(job.origin.parent_job_id)
+            if parent is not None and parent.message_channel and parent.message_ts:
+                return self._slack.permalink(parent.message_channel, parent.message_ts)
+        return None
+
+    # --- when things go wrong -----------------------------------------------------------------
+
+    def _on_error(self, job: Job, place: Place | None, error: ImageGenerationError) -> None:
+        self._clean_partials(job)
+        retry_after = getattr(error, "retry_after", None)
+        delay = self._policy.delay(job.attempts, retry_after) if error.retryable else None
+        if delay is not None and self._clock() + timedelta(seconds=delay) > job.created_at + self._settings.deadline:
+            log.warning("the next attempt would fall after the deadline; giving up now")
+            delay = None
+        if delay is not None:
+            log.warning("%s; retrying in %.1f s (%s)", error.code, delay, error.detail)
+            if self._queue.reschedule(job.id, self._owner, delay, error.code, error.detail):
+                at = self._clock() + timedelta(seconds=delay)
+                rate_limited = error.code == "rate_limited"
+                self._progress(job, place, results.Retrying(at, rate_limited))
+                if place is None:
+                    self._tell(job, notes.retrying(job.id, at, rate_limited=rate_limited), final=False)
+            return
+        if isinstance(error, ContentRejected):
+            log.info("%s after %d attempt(s): %s", error.code, job.attempts, error.detail)
+        else:  # the operator's line: the deployment, and Azure's code in the detail
+            log.error("%s on deployment %s after %d attempt(s): %s",
+                      error.code, job.spec.deployment, job.attempts, error.detail)  # fmt: skip
+        status = Status.REJECTED if isinstance(error, ContentRejected) else Status.FAILED
+        state = results.Failed(outcomes.failure_of(error), job.spec.deployment, job.attempts)
+        self._fail(job, state, error.code, error.detail, status=status, place=place)
+
+    def _on_slack_refusal(self, job: Job, refused: SlackRefused) -> None:
+        code = f"slack_{refused.code}"
+        delay = self._policy.delay(job.attempts, None) if refused.retryable else None
+        if delay is not None:
+            log.warning("Slack refused the images (%s); retrying in %.1f s", refused.code, delay)
+            self._queue.reschedule(job.id, self._owner, delay, code, f"upload failed: {refused.code}")
+            return
+        log.error("Slack refused the images for good: %s", refused)
+        self._fail(job, results.Failed(results.Failure.UNDELIVERABLE), code, f"upload failed: {refused.code}")
+
+    def _fail(
+        self,
+        job: Job,
+        state: results.Failed,
+        code: str,
+        detail: str,
+        *,
+        status: Status = Status.FAILED,
+        place: Place | None = None,
+    ) -> None:
+        self._clean_partials(job)
+        self._progress(job, place or self._messages.current(job), state)
+        self._finish(job, outcomes.failed(status, code, detail))
+        self._tell(job, notes.failed(job.id, state), final=True)
+
+    def _clean_partials(self, job: Job) -> None:
+        partials = self._partials(job)
+        if partials:  # no preview outlives its job
+            try:
+                self._slack.delete_files(partials)
+                self._queue.record_partials(job.id, self._owner, ())
+            except SlackRefused as refused:
+                log.warning("could not delete the previews (%s)", refused.code)
+
+    def _progress(self, job: Job, place: Place | None, state: results.State) -> None:
+        if place is not None:
+            self._messages.show(job, place, state)
+        elif isinstance(state, results.Drawing) and job.attempts == 1:
+            self._tell(job, notes.generating(job.id, job.request.prompt), final=False)
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        if self._settings.hash_prompts:
+            outcome = outcomes.hashed(outcome, job.request.prompt)
+        if not self._queue.finish(job.id, self._owner, outcome):
+            log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
+
+    def _tell(self, job: Job, message: dict[str, Any], *, final: bool) -> None:
+        is_command = job.origin.kind in (OriginKind.COMMAND, OriginKind.SHORTCUT)
+        message = {**message, "replace_original": is_command}  # a button's URL belongs to a shared message
+        # Slack allows five posts per response_url; progress never takes the one the outcome needs.
+        url = job.origin.response_url
+        if url and not self._queue.use_response_url(job.id, final=final):
+            if not final:
+                return
+            url = None
+        self._slack.tell(
+            response_url=url, channel_id=job.origin.channel_id, user_id=job.origin.user_id, message=message
+        )

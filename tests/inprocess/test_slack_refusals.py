@@ -1,0 +1,140 @@
+"""Every refusal Slack documents for the calls the bot makes has an answer: a direct message with the
+reason in words where the channel refused, a plain note and an operator's log line where nothing helps,
+and no image lost or posted twice. The scopes the emulator grants are manifest.yml's."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.logs import JobIdFilter
+from bot.replies import results
+from bot.store.spec import Status
+from devkit.slack import SlackEmulator, manifest_scopes
+from tests.conftest import CHANNEL, USER
+from tests.harness import Bot, png
+from tests.inprocess.conftest import MakeBot
+
+UPLOAD_REFUSALS = {
+    "not_in_channel": "I am not a member of",
+    "channel_not_found": "I am not a member of",
+    "is_archived": "is archived",
+    "invalid_channel": "I am not a member of",
+    "posting_to_channel_denied": "only some people may post in",
+    "no_permission": "does not let apps share files in",
+    "access_denied": "does not let apps share files in",
+}
+
+
+@pytest.mark.parametrize(("error", "words"), UPLOAD_REFUSALS.items(), ids=list(UPLOAD_REFUSALS))
+def test_a_channel_that_refuses_the_images_sends_them_by_dm_with_the_reason(
+    bot: Bot, slack: SlackEmulator, error: str, words: str
+) -> None:
+    slack.fail_next("files.completeUploadExternal", error)
+    bot.command("a fox")
+    bot.work()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED
+    assert job.message_channel and job.message_channel.startswith("D")
+    assert any(b.get("type") == "image" for b in slack.message(job.message_channel, str(job.message_ts)).blocks or [])
+    notes = [r.body["text"] for r in slack.responses()]
+    assert any(words in note and "direct message" in note for note in notes), notes
+
+
+@pytest.mark.parametrize(
+    "error", ["restricted_action", "restricted_action_read_only_channel", "channel_not_found", "is_archived"]
+)
+def test_a_channel_that_refuses_the_placeholder_still_delivers_by_dm(
+    bot: Bot, slack: SlackEmulator, error: str
+) -> None:
+    slack.fail_next("chat.postMessage", error)
+    bot.command("a fox")
+    bot.work()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED and str(job.message_channel).startswith("D")
+
+
+@pytest.mark.parametrize("error", ["missing_scope", "invalid_auth", "token_revoked", "file_update_failed"])
+def test_what_cannot_be_helped_is_logged_with_the_job_and_told_plainly(
+    bot: Bot, slack: SlackEmulator, caplog: pytest.LogCaptureFixture, error: str
+) -> None:
+    slack.fail_next("files.completeUploadExternal", error, needed="files:write", provided="commands")
+    bot.command("a fox")
+    caplog.handler.addFilter(JobIdFilter())
+    with caplog.at_level(logging.INFO):
+        bot.work()
+    job = bot.job(1)
+    assert (job.status, job.error_code) == (Status.FAILED, f"slack_{error}")
+    assert any(error in r.getMessage() and getattr(r, "job", None) == "1" for r in caplog.records)
+    [placeholder] = [m for m in slack.messages(CHANNEL) if not m.thread_ts]
+    assert "Slack would not let me post it anywhere" in str(slack.message(CHANNEL, placeholder.ts).blocks)
+    assert error not in str([r.body for r in slack.responses()])  # Slack's code is for operators
+
+
+def test_a_placeholder_deleted_while_drawing_gets_the_result_in_a_new_message(bot: Bot, slack: SlackEmulator) -> None:
+    bot.command("a fox")
+    bot.announcer.announce_pending()
+    slack.fail_next("chat.update", "message_not_found", times=5)
+    bot.work()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED
+    tops = [m for m in slack.messages(CHANNEL) if not m.thread_ts]
+    assert any(any(b.get("type") == "image" for b in m.blocks or []) for m in tops)
+
+
+def test_an_expired_response_url_falls_back_to_an_ephemeral_message(bot: Bot, slack: SlackEmulator) -> None:
+    from bot.images.generator import ContentRejected
+
+    bot.images.will_fail(ContentRejected("prompt", "no"))
+    bot.command("a fox")
+    slack.expire_response_urls()
+    bot.work()
+    assert any("refused this prompt" in note.text for note in slack.ephemerals(USER))
+
+
+def test_slack_answering_500_on_the_upload_is_retried_and_delivers_once(bot: Bot, slack: SlackEmulator) -> None:
+    bot.command("a fox")
+    slack.fail_upload_next(500)
+    bot.work()
+    assert bot.job(1).status is Status.QUEUED  # rescheduled
+    bot.clock.advance(60)
+    bot.work()
+    assert bot.job(1).status is Status.SUCCEEDED
+    finals = [f for f in slack.files().values() if f.filename == "imagine-1.png"]
+    assert len(finals) == 1
+
+
+def test_an_expired_trigger_on_edit_gets_a_plain_answer(bot: Bot, slack: SlackEmulator) -> None:
+    bot.command("a fox")
+    bot.work()
+    root = next(m for m in slack.messages(CHANNEL) if not m.thread_ts)
+    slack.fail_next("views.open", "expired_trigger_id")
+    slack.send_block_action(bot.url, action_id=results.EDIT, value="1:0", message=root)
+    assert any("click Edit again" in r.body["text"] for r in slack.responses())
+
+
+def test_the_emulator_grants_exactly_the_manifests_scopes(slack: SlackEmulator) -> None:
+    assert slack.scopes == manifest_scopes()
+
+
+def test_every_call_of_a_full_session_is_allowed_by_the_manifests_scopes(
+    make_bot: MakeBot, slack: SlackEmulator
+) -> None:
+    """Remove a scope from manifest.yml and this fails, naming it."""
+    bot = make_bot(admin_user_ids=USER)
+    bot.command("a lighthouse --n 2")
+    bot.work()
+    root = next(m for m in slack.messages(CHANNEL) if not m.thread_ts)
+    slack.send_mention(bot.url, "make the sky pink", channel_id=CHANNEL, thread_ts=root.ts)
+    source = slack.post_user_message(CHANNEL, "logo", user="U0OTHER001", files=[("logo.png", png(), "image/png")])
+    slack.send_message_shortcut(bot.url, "imagine_from_image", source)
+    view = slack.opened_views()[-1]
+    slack.send_view_submission(bot.url, view, {"prompt": {"value": {"type": "plain_text_input", "value": "poster"}}})
+    bot.work()
+    bot.command("usage csv")
+    slack.send_event(bot.url, {"type": "app_home_opened", "user": USER, "tab": "home", "event_ts": "1.0"})
+    slack.send_block_action(bot.url, action_id=results.DELETE, value="1", message=root)
+    missing = sorted({str(c.response.get("needed")) for c in slack.calls() if c.error == "missing_scope"})
+    assert not missing, f"manifest.yml lacks the scope(s) the bot needs: {', '.join(missing)}"
+    assert all(job.status is Status.SUCCEEDED for job in bot.jobs())
