@@ -39,7 +39,8 @@ from bot.listeners.shortcuts import Shortcuts
 from bot.listeners.usage import UsageCommand
 from bot.settings import Settings
 from bot.slack.bodies import patch_bolt
-from bot.slack.gateway import ChannelPacing, SlackGateway, retry_handlers
+from bot.slack.gateway import SlackGateway
+from bot.slack.pacing import ChannelPacing, retry_handlers
 from bot.store.clock import Clock, utc_now
 from bot.store.database import create_database_engine
 from bot.store.usage import UsageReader

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,17 +26,10 @@ import httpx
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry import (
-    ConnectionErrorRetryHandler,
-    HttpRequest,
-    HttpResponse,
-    RateLimitErrorRetryHandler,
-    RetryHandler,
-    RetryState,
-)
 from slack_sdk.webhook import WebhookClient
 
 from bot.images.request import InputImage, sniff_image_type
+from bot.slack.pacing import ChannelPacing, retry_handlers
 
 log = logging.getLogger(__name__)
 
@@ -60,53 +51,6 @@ CHANNEL_REFUSALS = frozenset(
 )
 _TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 SLACK_FILE_HOST = "files.slack.com"
-
-
-class _RateLimitRetry(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler (Retry-After plus up to a second of jitter), sleeping through `sleep`."""
-
-    def __init__(self, sleep: Callable[[float], None], max_retry_count: int) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        if response is None:
-            raise error or RuntimeError("no response to retry")
-        state.next_attempt_requested = True
-        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
-        seconds = int(header[0]) if header and str(header[0]).isdigit() else 1
-        self._sleep(seconds + random.random())
-        state.increment_current_attempt()
-
-
-class _ConnectionRetry(ConnectionErrorRetryHandler):
-    def __init__(self, sleep: Callable[[float], None], max_retry_count: int) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        state.next_attempt_requested = True
-        self._sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
-        state.increment_current_attempt()
-
-
-def retry_handlers(sleep: Callable[[float], None] = time.sleep) -> list[RetryHandler]:
-    """Connection errors twice, and 429s after Slack's Retry-After, three times."""
-    return [_ConnectionRetry(sleep, 2), _RateLimitRetry(sleep, 3)]
 
 
 class SlackRefused(Exception):
@@ -141,45 +85,6 @@ class Upload:
     filename: str
     title: str
     alt_text: str
-
-
-class ChannelPacing:
-    """A token bucket per channel: `burst` messages at once, then `rate` per second (§4.6)."""
-
-    def __init__(
-        self,
-        rate: float = 1.0,
-        burst: int = 3,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._rate, self._burst = rate, burst
-        self._clock, self._sleep = clock, sleep
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
-        self._lock = threading.Lock()
-
-    def ready(self, channel_id: str) -> bool:
-        """Whether a message could go to the channel now (reads the bucket; takes nothing)."""
-        with self._lock:
-            now = self._clock()
-            tokens, at = self._buckets.get(channel_id, (float(self._burst), now))
-            return tokens + (now - at) * self._rate >= 1
-
-    def wait(self, channel_id: str) -> None:
-        while (delay := self._take(channel_id)) > 0:
-            self._sleep(delay)
-
-    def _take(self, channel_id: str) -> float:
-        with self._lock:
-            now = self._clock()
-            tokens, at = self._buckets.get(channel_id, (float(self._burst), now))
-            tokens = min(float(self._burst), tokens + (now - at) * self._rate)
-            if tokens >= 1:
-                self._buckets[channel_id] = (tokens - 1, now)
-                return 0.0
-            self._buckets[channel_id] = (tokens, now)
-            return (1 - tokens) / self._rate
 
 
 class SlackGateway:
