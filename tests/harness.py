@@ -58,6 +58,10 @@ class FakeTime:
         self.slept.append(seconds)
         self.now += seconds
 
+    def advance(self, seconds: float) -> None:
+        """Time that passes while something else works (Azure drawing), not slept by the bot."""
+        self.now += seconds
+
 
 class SyncExecutor(Executor):
     """Runs what Bolt hands to its thread pool (lazy listeners) at once, so a test sees it done."""
@@ -95,6 +99,7 @@ class FakeImages:
     calls: list[Call] = field(default_factory=list)
     partials: int = 0  # previews to send before each default result, where previews are asked for
     revised: str | None = None  # the revised prompt of each default result
+    drawing: Callable[[], None] = lambda: None  # called before each preview: lets a test move time
 
     def will_return(self, result: ImageResult) -> None:
         self.script.append(result)
@@ -125,6 +130,7 @@ class FakeImages:
             return step(on_partial) if callable(step) else step
         if on_partial is not None:
             for index in range(self.partials):
+                self.drawing()
                 with contextlib.suppress(Exception):  # as the real generator: a preview never costs the image
                     on_partial(PartialImage(index, GeneratedImage(png(16, 16, (90, 90, 90 + index)), "image/png")))
         images = tuple(GeneratedImage(png(colour=(10 * i, 120, 200)), "image/png") for i in range(request.n))

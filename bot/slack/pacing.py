@@ -35,12 +35,13 @@ class ChannelPacing:
         self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self._lock = threading.Lock()
 
-    def ready(self, channel_id: str) -> bool:
-        """Whether a message could go to the channel now (reads the bucket; takes nothing)."""
+    def ready(self, channel_id: str, *, spare: int = 0) -> bool:
+        """Whether a message could go to the channel now and still leave `spare` more that could go
+        without waiting (reads the bucket; takes nothing)."""
         with self._lock:
             now = self._clock()
             tokens, at = self._buckets.get(channel_id, (float(self._burst), now))
-            return tokens + (now - at) * self._rate >= 1
+            return tokens + (now - at) * self._rate >= 1 + spare
 
     def wait(self, channel_id: str) -> None:
         while (delay := self._take(channel_id)) > 0:

@@ -202,6 +202,12 @@ class JobRunner:
             # costs the final image).
             # Recorded before it is shared: if this worker dies now, the job's next attempt deletes it.
             # If the job was released (shutdown) or taken over meanwhile, it is not shared at all.
+            if not self._slack.pacing.ready(place.channel_id, spare=1):
+                # Sharing is a new message in the channel (Slack's pace, about one a second): a preview
+                # goes only when the final image could still follow at once. Waiting here would also
+                # stall the stream it came from.
+                log.info("preview %d skipped: the channel's pace is kept for the image", partial.index)
+                return
             try:
                 file_ids = self._messages.share(
                     job,

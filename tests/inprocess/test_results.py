@@ -69,6 +69,7 @@ def test_the_placeholder_becomes_the_image_with_prompt_options_and_buttons(bot: 
 def test_previews_are_shown_while_drawing_then_deleted(make_bot: MakeBot, slack: SlackEmulator) -> None:
     bot = make_bot()
     bot.images.partials = 2
+    bot.images.drawing = lambda: bot.time.advance(5)  # GPT image models take seconds per preview
     message = run_one(bot, slack)
     previews = [v for v in message.history if "Rough preview" in str(v.blocks)]
     assert len(previews) == 2
@@ -80,6 +81,20 @@ def test_previews_are_shown_while_drawing_then_deleted(make_bot: MakeBot, slack:
     # Their share messages went with them: the thread holds only the final image, no "file deleted" stubs.
     replies = slack.thread(CHANNEL, message.ts)[1:]
     assert [[f.id for f in m.files] for m in replies] == [list(final.file_ids)]
+
+
+def test_previews_in_quick_succession_never_hold_the_final_image_back(make_bot: MakeBot, slack: SlackEmulator) -> None:
+    # The placeholder and each preview's share are new messages in the channel, paced to Slack's one a
+    # second after a burst of three. Previews arriving faster than that are skipped rather than make the
+    # final image wait for its turn.
+    bot = make_bot()
+    bot.images.partials = 3
+    message = run_one(bot, slack)
+    previews = [v for v in message.history if "Rough preview" in str(v.blocks)]
+    assert len(previews) == 1
+    assert bot.time.slept == []  # nothing waited on the channel's pace
+    assert any(b.get("type") == "image" for b in message.blocks or [])
+    assert bot.job(1).status is Status.SUCCEEDED
 
 
 def test_several_images_are_one_carousel_each_card_with_its_buttons(bot: Bot, slack: SlackEmulator) -> None:
@@ -254,6 +269,7 @@ def test_no_preview_of_either_attempt_outlives_a_job_taken_over_after_a_crash(
 ) -> None:
     bot = make_bot()
     bot.images.partials = 2
+    bot.images.drawing = lambda: bot.time.advance(5)
     bot.command("a fox")
     bot.announcer.announce_pending()
     [placeholder] = slack.messages(CHANNEL)
