@@ -83,9 +83,6 @@ def run_web(settings: Settings, *, worker: WorkerChild | None = None, wake: Call
         components.close()
 
 
-SERVE_WORKER_NICENESS = 5  # about a third of the web process's CPU share under contention (Linux CFS)
-
-
 def run_worker(settings: Settings, *, wake_fd: int | None = None, serve_http: bool = True) -> None:
     """Workers until SIGTERM or SIGINT; then drain: stop claiming, finish or release jobs, exit."""
     components = build_components(settings)
@@ -94,9 +91,6 @@ def run_worker(settings: Settings, *, wake_fd: int | None = None, serve_http: bo
     if not serve_http:
         _stop_on_signals(stop)
     if wake_fd is not None:
-        # `serve`'s worker shares the machine with the acks, which Slack drops after 3 s while a job can
-        # spare a few milliseconds: when both want the CPU, the web process gets it first.
-        os.nice(SERVE_WORKER_NICENESS)
         threading.Thread(target=_relay_wakes, args=(wake_fd, pool.wake), name="wake", daemon=True).start()
     pool.start()
     try:
