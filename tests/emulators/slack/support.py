@@ -15,6 +15,22 @@ from devkit.http import LoopbackServer, Request, Response
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) + b"\r\n\n\r"
 MEMBER, PUBLIC, PRIVATE, ARCHIVED, ANNOUNCE = "C0MEMBER01", "C0PUBLIC01", "G0PRIVATE1", "C0ARCHIVE1", "C0ANNOUNCE"
+# The fields of a slash command, in Slack's order: the HTTP form and the Socket Mode payload alike.
+COMMAND_FIELDS = [
+    "token",
+    "team_id",
+    "team_domain",
+    "channel_id",
+    "channel_name",
+    "user_id",
+    "user_name",
+    "command",
+    "text",
+    "api_app_id",
+    "is_enterprise_install",
+    "response_url",
+    "trigger_id",
+]
 USER = "U0USER0001"
 
 

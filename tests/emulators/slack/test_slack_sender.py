@@ -12,23 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from devkit.slack import SlackEmulator
-from tests.emulators.slack.support import MEMBER, PNG, USER, FakeClock, StandInBot
-
-COMMAND_FIELDS = [
-    "token",
-    "team_id",
-    "team_domain",
-    "channel_id",
-    "channel_name",
-    "user_id",
-    "user_name",
-    "command",
-    "text",
-    "api_app_id",
-    "is_enterprise_install",
-    "response_url",
-    "trigger_id",
-]
+from tests.emulators.slack.support import COMMAND_FIELDS, MEMBER, PNG, USER, FakeClock, StandInBot
 
 
 def form(body: bytes) -> dict[str, str]:

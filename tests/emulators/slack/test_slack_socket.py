@@ -18,6 +18,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from devkit.slack import SlackEmulator
+from tests.emulators.slack.support import COMMAND_FIELDS
 
 
 @pytest.fixture
@@ -162,21 +163,7 @@ def test_the_payload_has_the_same_fields_as_the_http_form(linked: Linked) -> Non
     emu = linked.emu
     emu.send_command_socket("same fields")
     socket_fields = emu.socket_envelopes()[0]["payload"]
-    assert list(socket_fields) == [
-        "token",
-        "team_id",
-        "team_domain",
-        "channel_id",
-        "channel_name",
-        "user_id",
-        "user_name",
-        "command",
-        "text",
-        "api_app_id",
-        "is_enterprise_install",
-        "response_url",
-        "trigger_id",
-    ]
+    assert list(socket_fields) == COMMAND_FIELDS
     assert all(isinstance(v, str) for v in socket_fields.values())
     response_url = socket_fields["response_url"]
     assert httpx.post(response_url, json={"text": "done"}, trust_env=False).status_code == 200
