@@ -186,7 +186,9 @@ class Bot:
         self.images = images or FakeImages()
         generators = dict.fromkeys(self.settings.deployments, self.images)
         self.runner = build_runner(self.components, generators, owner=OWNER)  # type: ignore[arg-type]
-        self.announcer = Announcer(self.components.queue, self.components.gateway, owner=OWNER)
+        self.announcer = Announcer(
+            self.components.queue, self.components.gateway, owner=OWNER, monotonic=self.time.monotonic
+        )
         self._loop = asyncio.new_event_loop()
         slack.route(self.url, self.deliver)
 
@@ -240,6 +242,7 @@ class Bot:
         ran: list[Job] = []
         while len(ran) < limit:
             self.announcer.announce_pending()
+            self.announcer.refresh_places()
             job = self.queue.claim(OWNER, _LEASE)
             if job is not None:
                 self.runner.run(job)

@@ -8,21 +8,24 @@
   message is in place, or a running job whose lease ran out because its worker died.
 - A worker holds a lease it renews; `reschedule`, `record_*` and `finish` only apply while the caller
   still owns the lease, so a worker that lost its job to another cannot overwrite the result.
-- A job's Slack message is posted once: `claim_message` hands it to one process at a time.
+- A job's Slack message is posted once: `claim_message` hands it to one process at a time; so is its
+  place in line brought up to date (`claim_refresh`), and the job waits meanwhile, so the refresh can
+  never land after the worker's "drawing".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.jobs.inserts import inserts_for, new_job, new_row
+from bot.jobs.placeholders import REFRESH_STALE, Placeholders
 from bot.store.clock import Clock, utc_now
 from bot.store.spec import Job, JobSpec, MessageState, PromptStorage, Status, job_of, spec_columns
 from bot.store.tables import Generation
@@ -61,7 +64,7 @@ class Outcome:
     hashed_revised_prompt: str | None = None
 
 
-class JobQueue:
+class JobQueue(Placeholders):
     def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -170,11 +173,14 @@ class JobQueue:
     # --- working -----------------------------------------------------------------------------
 
     def _due(self, now: datetime) -> ColumnElement[bool]:
+        refresh_abandoned = and_(
+            Generation.message_state == MessageState.REFRESHING, Generation.message_claimed_at < now - REFRESH_STALE
+        )
         return or_(
             and_(
                 Generation.status == Status.QUEUED,
                 Generation.not_before <= now,
-                Generation.message_state.in_(_RUNNABLE),
+                or_(Generation.message_state.in_(_RUNNABLE), refresh_abandoned),
             ),
             and_(Generation.status == Status.RUNNING, Generation.lease_expires_at < now),
         )
@@ -193,6 +199,10 @@ class JobQueue:
                 lease_expires_at=now + lease,
                 attempts=Generation.attempts + 1,
                 started_at=func.coalesce(Generation.started_at, now),
+                message_state=case(
+                    (Generation.message_state == MessageState.REFRESHING, MessageState.POSTED),
+                    else_=Generation.message_state,
+                ),
             )
             .returning(Generation)
         )
@@ -257,55 +267,7 @@ class JobQueue:
             values["revised_prompt"] = outcome.hashed_revised_prompt
         return self._update_owned(job_id, owner, **values)
 
-    # --- the message in Slack ------------------------------------------------------------------
-
-    def pending_messages(self, stale_after: timedelta, limit: int = 50) -> list[Job]:
-        """Jobs whose placeholder is still to post (or whose poster died while posting), oldest first."""
-        stale = self._clock() - stale_after
-        query = (
-            select(Generation)
-            .where(
-                or_(
-                    Generation.message_state == MessageState.PENDING,
-                    and_(Generation.message_state == MessageState.POSTING, Generation.message_claimed_at < stale),
-                )
-            )
-            .order_by(Generation.id)
-            .limit(limit)
-        )
-        with self._sessions() as session:
-            return [job_of(row) for row in session.scalars(query)]
-
-    def claim_message(self, job_id: int, owner: str, stale_after: timedelta) -> bool:
-        """The right to post a queued job's placeholder, for one process; False if another has it."""
-        now = self._clock()
-        pending = Generation.message_state == MessageState.PENDING
-        abandoned = and_(
-            Generation.message_state == MessageState.POSTING, Generation.message_claimed_at < now - stale_after
-        )
-        return (
-            self._update(
-                and_(Generation.id == job_id, or_(pending, abandoned)),
-                message_state=MessageState.POSTING,
-                message_owner=owner,
-                message_claimed_at=now,
-            )
-            == 1
-        )
-
-    def record_message(self, job_id: int, owner: str, channel_id: str, ts: str) -> bool:
-        """The claimed placeholder is posted; the job may now run."""
-        return self._update_claimed(
-            job_id, owner, message_state=MessageState.POSTED, message_channel=channel_id, message_ts=ts
-        )
-
-    def release_message(self, job_id: int, owner: str) -> bool:
-        """Give a claimed placeholder back, to be posted later (Slack asked us to wait)."""
-        return self._update_claimed(job_id, owner, message_state=MessageState.PENDING, message_owner=None)
-
-    def record_unpostable(self, job_id: int, owner: str, reason: str) -> bool:
-        """The channel refused the placeholder; the job still runs and its result goes by direct message."""
-        return self._update_claimed(job_id, owner, message_state=MessageState.UNPOSTABLE, channel_refusal=reason)
+    # --- the message in Slack (the queued placeholder's own steps: bot/jobs/placeholders.py) ------
 
     def set_message(
         self,
@@ -361,14 +323,6 @@ class JobQueue:
     def _owned_by(self, owner: str) -> tuple[ColumnElement[bool], ...]:
         return (Generation.status == Status.RUNNING, Generation.lease_owner == owner)
 
-    def _update_claimed(self, job_id: int, owner: str, **values: Any) -> bool:
-        claimed = and_(
-            Generation.id == job_id,
-            Generation.message_owner == owner,
-            Generation.message_state == MessageState.POSTING,
-        )
-        return self._update(claimed, **values) == 1
-
     def _update_owned(self, job_id: int, owner: str, **values: Any) -> bool:
         return self._update(and_(Generation.id == job_id, *self._owned_by(owner)), **values) == 1
 
@@ -384,15 +338,9 @@ class JobQueue:
             return job_of(row) if row is not None else None
 
 
+_NOT_OUTCOME_COLUMNS = ("status", "error_code", "error_detail", "hashed_prompt", "hashed_revised_prompt")
+
+
 def _outcome_values(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "revised_prompt": outcome.revised_prompt,
-        "azure_latency_ms": outcome.azure_latency_ms,
-        "text_input_tokens": outcome.text_input_tokens,
-        "image_input_tokens": outcome.image_input_tokens,
-        "output_tokens": outcome.output_tokens,
-        "chat_model": outcome.chat_model,
-        "chat_input_tokens": outcome.chat_input_tokens,
-        "chat_output_tokens": outcome.chat_output_tokens,
-        "estimated_cost_usd": outcome.estimated_cost_usd,
-    }
+    """The outcome's own columns (what `finish` sets besides status, errors and hashed prompts)."""
+    return {f.name: getattr(outcome, f.name) for f in fields(Outcome) if f.name not in _NOT_OUTCOME_COLUMNS}

@@ -54,6 +54,7 @@ class MessageState(StrEnum):
     PENDING = "pending"  # to be posted in the channel (PROGRESS_IN_CHANNEL=true)
     POSTING = "posting"  # a process is posting it (claimed at message_claimed_at)
     POSTED = "posted"  # message_channel / message_ts hold it
+    REFRESHING = "refreshing"  # posted; a process is showing its new place in line (the job waits for it)
     PRIVATE = "private"  # progress stays private; the message is posted when the image is ready
     UNPOSTABLE = "unpostable"  # the channel refused it; the result goes by direct message
     DELETED = "deleted"
@@ -109,6 +110,7 @@ class Job:
     message_state: MessageState = MessageState.PENDING
     message_channel: str | None = None
     message_ts: str | None = None
+    shown_position: int | None = None  # the place in line the queued placeholder shows
     channel_refusal: str | None = None
     file_ids: tuple[str, ...] = ()
     partial_file_ids: tuple[str, ...] = ()

@@ -118,6 +118,7 @@ class Generation(Base):
     message_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    shown_position: Mapped[int | None] = mapped_column(Integer)
     # Slack's code when the channel refused the message or its files (the result then goes by DM).
     channel_refusal: Mapped[str | None] = mapped_column(String(64))
     # Written as soon as the files are uploaded, so a job taken over after a crash reuses them.

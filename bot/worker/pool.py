@@ -130,6 +130,11 @@ class WorkerPool:
                 posted = 0
             if posted:
                 self._wake.set()  # their jobs can run now
+            try:
+                if self._announcer.refresh_places():
+                    self._wake.set()  # jobs held back while their place was shown can run now
+            except Exception:
+                log.exception("could not show places in line; trying again shortly")
             self._announce.wait(self._poll_s)
             self._announce.clear()
 

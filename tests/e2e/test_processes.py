@@ -62,6 +62,6 @@ def test_settings_problems_are_one_plain_line_each(tmp_path: Path, database_url:
 
 def test_migrate_and_report_work_from_the_command_line(tmp_path: Path, database_url: str) -> None:
     migrated = run_cli("migrate", database_url=database_url, tmp_path=tmp_path)
-    assert migrated.returncode == 0 and "revision 0005" in migrated.stdout
+    assert migrated.returncode == 0 and "revision 0006" in migrated.stdout
     report = run_cli("report", "--by", "origin", "--format", "csv", database_url=database_url, tmp_path=tmp_path)
     assert report.returncode == 0 and report.stdout.startswith("origin,images,failed")

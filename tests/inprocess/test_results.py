@@ -25,6 +25,7 @@ from bot.jobs.queue import Outcome
 from bot.logs import JobIdFilter
 from bot.slack.gateway import Upload
 from bot.store.spec import Status
+from bot.worker.announcer import REFRESH_EVERY_S
 from devkit.slack import Message, SlackEmulator
 from tests.conftest import CHANNEL, USER, FrozenClock
 from tests.harness import OWNER, Bot, png
@@ -250,6 +251,31 @@ def test_a_burst_in_one_channel_posts_every_placeholder_once_within_slacks_pace(
     assert len(tops) == 6
     assert all(bot.job(i).status is Status.SUCCEEDED for i in range(1, 7))
     assert bot.time.slept  # the per-channel pace held posts back instead of hitting 429s
+
+
+def test_a_waiting_placeholder_moves_up_in_line_as_the_jobs_ahead_finish(bot: Bot, slack: SlackEmulator) -> None:
+    for index in range(3):
+        bot.command(f"idea {index}")
+    bot.announcer.announce_pending()
+    first, second, third = (bot.job(i) for i in (1, 2, 3))
+    assert "3rd in line" in text_of(slack.message(CHANNEL, str(third.message_ts)))
+
+    job = bot.queue.claim(OWNER, timedelta(seconds=30))
+    assert job is not None and job.id == first.id
+    bot.runner.run(job)
+    bot.time.advance(REFRESH_EVERY_S)
+    assert bot.announcer.refresh_places() == 2
+    assert "next in line" in text_of(slack.message(CHANNEL, str(second.message_ts)))
+    assert "2nd in line" in text_of(slack.message(CHANNEL, str(third.message_ts)))
+    assert bot.announcer.refresh_places() == 0  # nothing moved (and not again within REFRESH_EVERY_S)
+
+    bot.work()
+    for done in (bot.job(2), bot.job(3)):
+        assert done.status is Status.SUCCEEDED
+        shown = [str(v.blocks) for v in slack.message(CHANNEL, str(done.message_ts)).history]
+        queued = [i for i, blocks in enumerate(shown) if "in line" in blocks]
+        drawing = [i for i, blocks in enumerate(shown) if "Drawing" in blocks]
+        assert max(queued) < min(drawing)  # a place in line never shows after the drawing began
 
 
 def test_a_job_whose_images_were_uploaded_before_a_crash_reuses_them(bot: Bot, slack: SlackEmulator) -> None:

@@ -50,7 +50,7 @@ def test_migrations_create_todays_tables_and_indexes(engine: Engine) -> None:
 
 
 def test_migrating_again_changes_nothing(database_url: str) -> None:
-    assert migrate(database_url) == "0005"
+    assert migrate(database_url) == "0006"
 
 
 @contextmanager
@@ -143,7 +143,7 @@ def test_migration_0005_carries_a_0004_database_over(tmp_path: Path) -> None:
         finally:
             old.dispose()
 
-        assert migrate(url) == "0005"
+        assert migrate(url) == "0006"  # 0006 adds a column only
 
         engine = create_database_engine(url)
         try:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.jobs.placeholders import REFRESH_STALE
 from bot.jobs.queue import RESPONSE_URL_USES, JobQueue, Outcome
 from bot.store.spec import MessageState, Status
 from bot.store.tables import Generation
@@ -86,7 +87,7 @@ def test_a_job_waits_for_its_message_before_it_may_run(queue: JobQueue) -> None:
     assert queue.claim("w", LEASE) is None
     assert queue.claim_message(job.id, "poster", LEASE)
     assert queue.claim("w", LEASE) is None  # POSTING is not posted yet
-    assert queue.record_message(job.id, "poster", "C1", "1700000000.000100")
+    assert queue.record_message(job.id, "poster", "C1", "1700000000.000100", 1)
 
     assert queue.has_due()
     claimed = queue.claim("w", LEASE)
@@ -292,7 +293,7 @@ def test_message_claims_go_to_one_process_at_a_time(queue: JobQueue, clock: Froz
     assert queue.claim_message(job.id, "a", stale)
     assert not queue.claim_message(job.id, "b", stale)
     assert queue.pending_messages(stale) == []
-    assert not queue.record_message(job.id, "b", "C1", "1.1")  # only the claimer records
+    assert not queue.record_message(job.id, "b", "C1", "1.1", 1)  # only the claimer records
     assert not queue.release_message(job.id, "b")
     assert not queue.record_unpostable(job.id, "b", "x")
 
@@ -301,14 +302,64 @@ def test_message_claims_go_to_one_process_at_a_time(queue: JobQueue, clock: Froz
     clock.advance(0.001)
     assert [j.id for j in queue.pending_messages(stale)] == [job.id]  # the poster died while posting
     assert queue.claim_message(job.id, "b", stale)
-    assert not queue.record_message(job.id, "a", "C1", "1.1")  # the old claimer lost it
+    assert not queue.record_message(job.id, "a", "C1", "1.1", 1)  # the old claimer lost it
     assert queue.release_message(job.id, "b")  # Slack asked us to wait
     again = queue.get(job.id)
     assert again is not None
     assert again.message_state is MessageState.PENDING
     assert queue.claim_message(job.id, "c", stale)
-    assert queue.record_message(job.id, "c", "C1", "1.2")
+    assert queue.record_message(job.id, "c", "C1", "1.2", 1)
     assert not queue.claim_message(job.id, "d", stale)  # posted: nothing left to claim
+
+
+def posted_in_line(queue: JobQueue, count: int) -> list[int]:
+    """`count` queued jobs whose placeholders are up, each showing its place when posted."""
+    ids = []
+    for place in range(1, count + 1):
+        job = queue.enqueue(new_spec(f"line{place}", state=MessageState.PENDING)).job
+        assert queue.claim_message(job.id, "p", LEASE)
+        assert queue.record_message(job.id, "p", "C1", f"{place}.1", place)
+        ids.append(job.id)
+    return ids
+
+
+def test_a_place_in_line_is_refreshed_by_one_process_while_its_job_waits(queue: JobQueue) -> None:
+    first, second, third = posted_in_line(queue, 3)
+    assert queue.stale_places(3) == []
+
+    claimed = queue.claim("w", LEASE)
+    assert claimed is not None and claimed.id == first
+    stale = queue.stale_places(3)
+    assert [(job.id, job.shown_position, place) for job, place in stale] == [(second, 2, 1), (third, 3, 2)]
+    assert queue.stale_places(1) == stale[:1]  # only the first places in line are kept exact
+
+    job, place = stale[0]
+    assert queue.claim_refresh(job, "a", place)
+    assert not queue.claim_refresh(job, "b", place)  # one process at a time
+    held = queue.claim("w", LEASE)  # the job being refreshed waits; its message must not go back in time
+    assert held is not None and held.id == third
+    assert queue.end_refresh(second, "a")
+    refreshed = queue.claim("w", LEASE)
+    assert refreshed is not None and refreshed.id == second
+    assert (refreshed.shown_position, refreshed.message_state) == (1, MessageState.POSTED)
+    assert not queue.claim_refresh(job, "b", place)  # it moved on: running, nothing to show
+
+
+def test_a_refresh_abandoned_by_a_dead_process_holds_its_job_back_only_briefly(
+    queue: JobQueue, clock: FrozenClock
+) -> None:
+    _, waiting = posted_in_line(queue, 2)
+    assert queue.claim("w", LEASE) is not None
+    [(job, place)] = queue.stale_places(3)
+    assert queue.claim_refresh(job, "dead", place)
+
+    clock.advance(REFRESH_STALE.total_seconds())
+    assert queue.claim("w", LEASE) is None
+    clock.advance(0.001)
+    taken = queue.claim("w", LEASE)
+    assert taken is not None and taken.id == waiting
+    assert taken.message_state is MessageState.POSTED  # its message is up, whatever the refresh did
+    assert not queue.end_refresh(waiting, "dead")
 
 
 def test_pending_messages_oldest_first_up_to_the_limit(queue: JobQueue) -> None:
@@ -321,7 +372,7 @@ def test_pending_messages_oldest_first_up_to_the_limit(queue: JobQueue) -> None:
 def succeed(queue: JobQueue, key: str, channel: str, ts: str, *, thread_ts: str | None = None) -> int:
     job = queue.enqueue(new_spec(key, channel=channel, thread_ts=thread_ts, state=MessageState.PENDING)).job
     assert queue.claim_message(job.id, "p", LEASE)
-    assert queue.record_message(job.id, "p", channel, ts)
+    assert queue.record_message(job.id, "p", channel, ts, 1)
     claimed = queue.claim("w", LEASE)
     assert claimed is not None
     assert claimed.id == job.id
@@ -345,7 +396,7 @@ def test_latest_in_thread_is_the_newest_result_of_the_thread(queue: JobQueue) ->
 def test_latest_in_thread_ignores_jobs_without_a_result(queue: JobQueue) -> None:
     job = queue.enqueue(new_spec("q", state=MessageState.PENDING)).job
     assert queue.claim_message(job.id, "p", LEASE)
-    assert queue.record_message(job.id, "p", "C1", "200.1")
+    assert queue.record_message(job.id, "p", "C1", "200.1", 1)
     assert queue.latest_in_thread("C1", "200.1") is None
 
 
