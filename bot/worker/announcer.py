@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.jobs.queue import JobQueue
+from bot.logs import job_context
 from bot.replies import results
 from bot.slack.gateway import SlackGateway, SlackRefused
 from bot.store.spec import Job
@@ -54,7 +55,8 @@ class Announcer:
                 self._slack.update(job.message_channel, job.message_ts, message)
                 shown += 1
             except SlackRefused as refused:  # the result will replace it anyway
-                log.info("job %d: could not show its place in line (%s)", job.id, refused.code)
+                with job_context(job.id):
+                    log.info("could not show its place in line (%s)", refused.code)
             finally:
                 self._queue.end_refresh(job.id, self._owner)
         return shown
@@ -65,8 +67,9 @@ class Announcer:
         for job in self._queue.pending_messages(CLAIM_STALE, limit):
             if not self._slack.pacing.ready(job.origin.channel_id):
                 continue
-            if self._queue.claim_message(job.id, self._owner, CLAIM_STALE) and self._announce(job):
-                posted += 1
+            with job_context(job.id):
+                if self._queue.claim_message(job.id, self._owner, CLAIM_STALE) and self._announce(job):
+                    posted += 1
         return posted
 
     def _announce(self, job: Job) -> bool:
@@ -75,12 +78,13 @@ class Announcer:
         try:
             channel, ts = self._slack.post(job.origin.channel_id, message, thread_ts=job.origin.thread_ts)
         except SlackRefused as refused:
-            if refused.channel_refused:
-                # The job still runs; its result goes to the requester by direct message.
-                log.warning("job %d: the channel refused its message (%s)", job.id, refused.code)
+            if refused.channel_refused or not refused.retryable:
+                # The job still runs: its result goes to the requester by direct message, or, where Slack
+                # refuses that too, they hear why. Trying the same post again would hold it back for good.
+                log.warning("Slack refused its message in the channel (%s)", refused.code)
                 self._queue.record_unpostable(job.id, self._owner, refused.code)
             else:
-                log.warning("job %d: could not post its message yet (%s)", job.id, refused.code)
+                log.warning("could not post its message yet (%s)", refused.code)
                 self._queue.release_message(job.id, self._owner)
             return False
         self._queue.record_message(job.id, self._owner, channel, ts, position)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.logs import JobIdFilter
 from bot.replies import results
-from bot.store.spec import Status
+from bot.store.spec import MessageState, Status
 from devkit.slack import SlackEmulator, manifest_scopes
 from tests.conftest import CHANNEL, USER
 from tests.harness import Bot, png
@@ -70,6 +70,25 @@ def test_what_cannot_be_helped_is_logged_with_the_job_and_told_plainly(
     [placeholder] = [m for m in slack.messages(CHANNEL) if not m.thread_ts]
     assert "Slack would not let me post it anywhere" in str(slack.message(CHANNEL, placeholder.ts).blocks)
     assert error not in str([r.body for r in slack.responses()])  # Slack's code is for operators
+
+
+def test_a_placeholder_slack_will_never_take_does_not_hold_its_job_back(
+    bot: Bot, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not the channel's doing and not worth retrying (here a scope the app lacks): the job runs without
+    # its placeholder, and the result goes where it can, or the requester hears why not.
+    slack.fail_next("chat.postMessage", "missing_scope", times=3, needed="chat:write", provided="commands")
+    bot.command("a fox")
+    caplog.handler.addFilter(JobIdFilter())
+    with caplog.at_level(logging.INFO):
+        bot.announcer.announce_pending()
+    job = bot.job(1)
+    assert (job.message_state, job.channel_refusal) == (MessageState.UNPOSTABLE, "missing_scope")
+    assert any("missing_scope" in r.getMessage() and getattr(r, "job", None) == "1" for r in caplog.records)
+    bot.work()  # the direct message is refused too (the same missing scope): the requester hears why
+    job = bot.job(1)
+    assert (job.status, job.error_code) == (Status.FAILED, "slack_missing_scope")
+    assert any("Slack would not let me post it anywhere" in r.body["text"] for r in slack.responses())
 
 
 def test_a_placeholder_deleted_while_drawing_gets_the_result_in_a_new_message(bot: Bot, slack: SlackEmulator) -> None:
