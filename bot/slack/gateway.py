@@ -253,7 +253,8 @@ class SlackGateway:
         try:
             info = self._call(lambda: self._client.files_info(file=file_id))["file"]
         except SlackRefused as refused:
-            if refused.code in ("file_not_found", "file_deleted", "access_denied"):
+            # A file shared only where the bot is not reads as file_not_found, or not_visible (§5.4).
+            if refused.code in ("file_not_found", "file_deleted", "not_visible", "access_denied"):
                 raise FileUnusable(FileProblem.GONE, refused.code) from refused
             raise
         if int(info.get("size") or 0) > self._max_download_bytes:

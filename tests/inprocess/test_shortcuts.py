@@ -81,3 +81,15 @@ def test_a_picture_too_large_is_refused_with_a_plain_answer(make_bot: MakeBot, s
     assert bot.job(1).error_code == "source_too_large"
     # A view submission has no response_url: the note comes as an ephemeral message.
     assert any("larger than I may download" in note.text for note in slack.ephemerals(USER))
+
+
+def test_a_picture_not_shared_with_the_bot_gets_a_plain_answer(bot: Bot, slack: SlackEmulator) -> None:
+    # files.info answers not_visible for a file in a conversation the bot is not part of.
+    source = slack.post_user_message(CHANNEL, "look", user=OTHER, files=[("a.png", png(), "image/png")])
+    slack.send_message_shortcut(bot.url, modals.FROM_IMAGE, source)
+    submit(bot, slack, {"prompt": "make it a poster"})
+    slack.fail_next("files.info", "not_visible")
+    bot.work()
+    job = bot.job(1)
+    assert (job.status, job.error_code) == (Status.FAILED, "source_gone")
+    assert bot.images.calls == []
