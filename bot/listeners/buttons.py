@@ -153,15 +153,23 @@ class ResultButtons:
             log.info("%s may not delete job %d of %s", clicker, job.id, job.origin.user_id)
             respond(notes.delete_forbidden(job.origin.user_id, job.id))
             return
+        # Each part on its own: files a workspace will not let apps delete must not keep the message up.
+        kept_files = None
         try:
             self._slack.delete_files((*job.file_ids, *job.partial_file_ids))
-            if job.message_channel and job.message_ts:
-                self._slack.delete_message(job.message_channel, job.message_ts)
         except SlackRefused as refused:
-            log.warning("could not delete job %d from Slack: %s", job.id, refused.code)
+            log.warning("could not delete the files of job %d: %s", job.id, refused.code)
+            kept_files = refused.code
+        if job.message_channel and job.message_ts:
+            try:
+                self._slack.delete_message(job.message_channel, job.message_ts)
+            except SlackRefused as refused:
+                log.warning("could not delete the message of job %d: %s", job.id, refused.code)
+                respond(notes.delete_refused(job.id))
+                return
         self._queue.mark_deleted(job.id, clicker)
         log.info("%s deleted job %d", clicker, job.id)
-        respond(notes.deleted(job.id))
+        respond(notes.deleted(job.id) if kept_files is None else notes.deleted_but_files_kept(job.id))
 
 
 def field_for(error: RequestError) -> str:

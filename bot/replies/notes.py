@@ -143,6 +143,22 @@ def deleted(job_id: int) -> Message:
     return ephemeral(f":wastebasket: Deleted job {job_id}.", replace=False)
 
 
+def deleted_but_files_kept(job_id: int) -> Message:
+    return ephemeral(
+        f":wastebasket: Deleted the message of job {job_id}, but Slack would not let me delete its image files "
+        "(a workspace setting can keep apps from deleting files). An admin can remove them from the workspace's files.",
+        replace=False,
+    )
+
+
+def delete_refused(job_id: int) -> Message:
+    return ephemeral(
+        f":warning: Slack would not let me delete the message of job {job_id}. Try again in a minute; "
+        "if it stays, an admin can remove it.",
+        replace=False,
+    )
+
+
 def follow_up_queued(kind: OriginKind, job_id: int) -> Message:
     what = {OriginKind.EDIT: "edit", OriginKind.VARY: "variation", OriginKind.UPSCALE: "larger version"}.get(
         kind, "new image"

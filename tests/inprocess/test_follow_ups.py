@@ -160,6 +160,26 @@ def test_delete_removes_the_message_and_every_file_it_shows(bot: Bot, slack: Sla
     assert [m.ts for m in slack.messages(CHANNEL) if m.thread_ts == root.ts and not m.deleted] == []
 
 
+def test_files_slack_will_not_delete_do_not_keep_the_message_up(bot: Bot, slack: SlackEmulator) -> None:
+    root = first_result(bot, slack)
+    slack.fail_next("files.delete", "file_deleting_disabled")
+    click(bot, slack, root, results.DELETE, "1")
+    assert slack.message(CHANNEL, root.ts).deleted
+    assert bot.job(1).deleted_at is not None
+    assert any("would not let me delete its image files" in r.body["text"] for r in slack.responses())
+
+
+def test_a_message_slack_will_not_delete_is_not_reported_deleted(bot: Bot, slack: SlackEmulator) -> None:
+    root = first_result(bot, slack)
+    slack.fail_next("chat.delete", "cant_delete_message", times=10)  # the share messages' deletes too
+    click(bot, slack, root, results.DELETE, "1")
+    assert not slack.message(CHANNEL, root.ts).deleted
+    assert bot.job(1).deleted_at is None
+    texts = [r.body["text"] for r in slack.responses()]
+    assert any("would not let me delete the message of job 1" in t for t in texts)
+    assert not any("Deleted job 1" in t for t in texts)
+
+
 def test_only_the_requester_or_an_admin_may_delete(make_bot: MakeBot, slack: SlackEmulator) -> None:
     bot = make_bot(admin_user_ids=ADMIN)
     root = first_result(bot, slack)

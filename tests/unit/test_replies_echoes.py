@@ -263,6 +263,8 @@ CASES: dict[str, list[Call]] = {
     ],
     "notes.delete_forbidden": [lambda h: notes.delete_forbidden(REQUESTER, 5), lambda h: notes.delete_forbidden(h, 5)],
     "notes.deleted": [lambda h: notes.deleted(5)],
+    "notes.deleted_but_files_kept": [lambda h: notes.deleted_but_files_kept(5)],
+    "notes.delete_refused": [lambda h: notes.delete_refused(5)],
     "notes.follow_up_queued": [lambda h: [notes.follow_up_queued(kind, 5) for kind in OriginKind]],
     "notes.mention_help": [lambda h: notes.mention_help()],
     "notes.no_pictures": [lambda h: notes.no_pictures(16)],
