@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.images.models import Family
 from bot.intake import Intake
@@ -50,7 +51,7 @@ class Shortcuts:
 
     # --- Imagine this ---------------------------------------------------------------------------
 
-    def open_imagine_this(self, shortcut: dict[str, Any], client: WebClient) -> None:
+    def open_imagine_this(self, shortcut: dict[str, Any], client: WebClient, respond: Respond) -> None:
         deployments = self._intake.deployments
         family = deployments.default.family
         quality = FAMILY_OPTIONS[family].model_fields.get("quality")
@@ -63,7 +64,7 @@ class Shortcuts:
             default=deployments.default.name,
             size_hint=size_hint(family),
         )
-        client.views_open(trigger_id=shortcut["trigger_id"], view=view)  # within 3 s of the shortcut
+        _open(client, shortcut, view, respond)
 
     def submit_imagine_this(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = modals.submitted_values(view)
@@ -76,10 +77,7 @@ class Shortcuts:
         message = shortcut.get("message") or {}
         files = [f for f in message.get("files") or [] if isinstance(f, dict) and f.get("mimetype") in PICTURE_TYPES]
         if not files:
-            respond(
-                notes.no_pictures(MAX_PICTURES)
-                and {"response_type": "ephemeral", "text": notes.no_pictures(MAX_PICTURES)}
-            )
+            respond({"response_type": "ephemeral", "text": notes.no_pictures(MAX_PICTURES)})
             return
         if len(files) > MAX_PICTURES:
             respond({"response_type": "ephemeral", "text": notes.too_many_pictures(len(files), MAX_PICTURES)})
@@ -90,7 +88,7 @@ class Shortcuts:
         )
         family = self._intake.deployments.default.family
         view = modals.from_image(source, size_hint=size_hint(family), count=len(source.file_ids))
-        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+        _open(client, shortcut, view, respond)
 
     def submit_from_image(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         source = modals.SourcePictures.decode(str(view.get("private_metadata") or ""))
@@ -138,3 +136,12 @@ class Shortcuts:
             return
         ack()
         log.info("queued job %d from a shortcut for %s", queued.job.id, origin.user_id)
+
+
+def _open(client: WebClient, shortcut: dict[str, Any], view: dict[str, Any], respond: Respond) -> None:
+    """Open the shortcut's form; Slack refuses a trigger older than 3 s or used once already."""
+    try:
+        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+    except SlackApiError as error:
+        log.info("could not open the shortcut's form: %s", error.response.get("error"))
+        respond(notes.modal_failed("use the shortcut again"))

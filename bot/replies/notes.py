@@ -166,8 +166,8 @@ def follow_up_queued(kind: OriginKind, job_id: int) -> Message:
     return ephemeral(f":art: Your {what} is job {job_id}; it appears in the thread.", replace=False)
 
 
-def modal_failed() -> Message:
-    return ephemeral("Slack did not open the editor in time; click Edit again.", replace=False)
+def modal_failed(again: str = "click Edit again") -> Message:
+    return ephemeral(f"Slack did not open the form in time; {again}.", replace=False)
 
 
 def mention_help() -> str:

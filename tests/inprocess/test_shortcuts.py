@@ -93,3 +93,11 @@ def test_a_picture_not_shared_with_the_bot_gets_a_plain_answer(bot: Bot, slack: 
     job = bot.job(1)
     assert (job.status, job.error_code) == (Status.FAILED, "source_gone")
     assert bot.images.calls == []
+
+
+def test_a_shortcut_whose_trigger_expired_gets_a_plain_answer(bot: Bot, slack: SlackEmulator) -> None:
+    message = slack.post_user_message(CHANNEL, "a lighthouse", user=OTHER)
+    slack.fail_next("views.open", "expired_trigger_id")
+    assert slack.send_message_shortcut(bot.url, modals.IMAGINE_THIS, message).status == 200
+    assert slack.opened_views() == []
+    assert any("use the shortcut again" in r.body["text"] for r in slack.responses())
