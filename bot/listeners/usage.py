@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.replies import usage as usage_replies
 from bot.store.clock import Clock, utc_now
@@ -72,19 +73,24 @@ class UsageCommand:
     def acknowledge_csv(self, ack: Ack, command: dict[str, Any]) -> None:
         ack(**self.answer(command))
 
-    def send_csv(self, command: dict[str, Any], client: WebClient) -> None:
+    def send_csv(self, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """After the ack (lazily): upload every person's figures as CSV into the admin's DM."""
         user_id, team_id = str(command.get("user_id") or ""), str(command.get("team_id") or "")
         if not self._is_admin(user_id):
             return
         now = self._clock()
         report = self._reader.report(since=now - WINDOW, until=now + INCLUSIVE, by=Grouping.USER, team_id=team_id)
-        dm = client.conversations_open(users=user_id)
-        client.files_upload_v2(
-            channel=str(dm["channel"]["id"]),
-            content=format_csv(report, Grouping.USER),
-            filename=f"imagine-usage-{now:%Y-%m-%d}.csv",
-            title=f"/imagine usage by person, {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}",
-            initial_comment="Usage of /imagine over the last 30 days, one row per person (UTC, estimated cost).",
-        )
+        try:
+            dm = client.conversations_open(users=user_id)
+            client.files_upload_v2(
+                channel=str(dm["channel"]["id"]),
+                content=format_csv(report, Grouping.USER),
+                filename=f"imagine-usage-{now:%Y-%m-%d}.csv",
+                title=f"/imagine usage by person, {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}",
+                initial_comment="Usage of /imagine over the last 30 days, one row per person (UTC, estimated cost).",
+            )
+        except SlackApiError as error:
+            log.warning("could not send the usage CSV to %s: %s", user_id, error.response.get("error"))
+            respond({"response_type": "ephemeral", "replace_original": False, "text": usage_replies.csv_refused()})
+            return
         log.info("sent the usage CSV to %s", user_id)

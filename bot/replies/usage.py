@@ -82,6 +82,13 @@ def csv_on_its_way() -> str:
     return ":inbox_tray: I'm sending you the workspace's usage as a CSV file by direct message."
 
 
+def csv_refused() -> str:
+    return (
+        ":warning: Slack would not let me send you the CSV file (file uploads may be turned off in this "
+        "workspace). `/imagine usage` shows the same figures as a message; `imagine-bot report` has them all."
+    )
+
+
 def admins_only() -> str:
     return ":lock: Only admins can see the workspace's usage. `/imagine usage` shows your own."
 

@@ -45,6 +45,14 @@ def test_an_admin_also_sees_the_workspace_and_gets_the_csv_by_dm(make_bot: MakeB
     assert "Only admins" in bot.command("usage csv").json()["text"]
 
 
+def test_a_csv_slack_will_not_take_gets_a_plain_answer(make_bot: MakeBot, slack: SlackEmulator) -> None:
+    bot = make_bot(admin_user_ids=ADMIN)
+    slack.fail_next("files.getUploadURLExternal", "file_uploads_disabled")
+    assert "CSV file" in bot.command("usage csv", user_id=ADMIN).json()["text"]
+    assert not [f for f in slack.files().values() if f.filename.endswith(".csv")]
+    assert any("would not let me send you the CSV" in r.body["text"] for r in slack.responses())
+
+
 def test_the_home_tab_lists_recent_prompts_escaped(bot: Bot, slack: SlackEmulator) -> None:
     bot.command("a <b>bold</b> fox @channel")
     bot.work()

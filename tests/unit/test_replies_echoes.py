@@ -289,6 +289,7 @@ CASES: dict[str, list[Call]] = {
         )
     ],
     "usage.csv_on_its_way": [lambda h: usage.csv_on_its_way()],
+    "usage.csv_refused": [lambda h: usage.csv_refused()],
     "usage.admins_only": [lambda h: usage.admins_only()],
     "usage.home_view": [home],
     "usage.home_workspace": [
