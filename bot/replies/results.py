@@ -90,6 +90,7 @@ class Failure(StrEnum):
     SOURCE_TOO_LARGE = "source_too_large"
     SOURCE_NOT_IMAGE = "source_not_image"
     SOURCE_UNREADABLE = "source_unreadable"
+    SOURCE_REFUSED = "source_refused"  # Slack would not let the bot read it (a scope, the token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,3 +311,5 @@ def failure_text(state: Failed) -> str:
             return "The file to start from is not a PNG, JPEG or WEBP picture, which is all the image model takes."
         case Failure.SOURCE_UNREADABLE:
             return "I could not download the picture to start from. Please try again in a minute."
+        case Failure.SOURCE_REFUSED:
+            return "Slack would not let me read the picture to start from. An admin can check the app's scopes."

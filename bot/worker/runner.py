@@ -120,14 +120,13 @@ class JobRunner:
             return
         try:
             inputs = [self._slack.download(file_id) for file_id in self._sources(job)]
+        except SlackRefused as refused:
+            self._on_slack_refusal(job, refused, "the picture to start from", results.Failure.SOURCE_REFUSED)
+            return
         except FileUnusable as unusable:
             log.info("cannot use the picture to start from: %s", unusable)
-            self._fail(
-                job,
-                results.Failed(outcomes.SOURCE_FAILURES[unusable.problem]),
-                f"source_{unusable.problem}",
-                unusable.detail,
-            )
+            failed = results.Failed(outcomes.SOURCE_FAILURES[unusable.problem])
+            self._fail(job, failed, f"source_{unusable.problem}", unusable.detail)
             return
         self._clean_partials(job)  # previews of an attempt that died with its worker
         if not self._wait_for_turn(lambda: self._progress(job, place, results.Drawing())):
@@ -252,7 +251,7 @@ class JobRunner:
                 place = self._messages.move_to_dm(job, place, refused.code)
                 file_ids = self._messages.share(job, place, result.images, stem=f"imagine-{job.id}", reserved=reserved)
         except SlackRefused as refused:
-            self._on_slack_refusal(job, refused)
+            self._on_slack_refusal(job, refused, "the images", results.Failure.UNDELIVERABLE)
             return
         except LeaseLost:
             log.warning("lost the job's lease before sharing its images; its new owner will post it")
@@ -339,15 +338,15 @@ class JobRunner:
         state = results.Failed(outcomes.failure_of(error), job.spec.deployment, job.attempts)
         self._fail(job, state, error.code, error.detail, status=status, place=place)
 
-    def _on_slack_refusal(self, job: Job, refused: SlackRefused) -> None:
-        code = f"slack_{refused.code}"
+    def _on_slack_refusal(self, job: Job, refused: SlackRefused, what: str, failure: results.Failure) -> None:
+        code, detail = f"slack_{refused.code}", f"Slack refused {what}: {refused.code}"
         delay = self._policy.delay(job.attempts, None) if refused.retryable else None
         if delay is not None:
-            log.warning("Slack refused the images (%s); retrying in %.1f s", refused.code, delay)
-            self._queue.reschedule(job.id, self._owner, delay, code, f"upload failed: {refused.code}")
+            log.warning("Slack refused %s (%s); retrying in %.1f s", what, refused.code, delay)
+            self._queue.reschedule(job.id, self._owner, delay, code, detail)
             return
-        log.error("Slack refused the images for good: %s", refused)
-        self._fail(job, results.Failed(results.Failure.UNDELIVERABLE), code, f"upload failed: {refused.code}")
+        log.error("Slack refused %s for good: %s", what, refused)  # with the scope it needs, if that is why
+        self._fail(job, results.Failed(failure), code, detail)
 
     def _fail(
         self,

@@ -101,3 +101,18 @@ def test_a_shortcut_whose_trigger_expired_gets_a_plain_answer(bot: Bot, slack: S
     assert slack.send_message_shortcut(bot.url, modals.IMAGINE_THIS, message).status == 200
     assert slack.opened_views() == []
     assert any("use the shortcut again" in r.body["text"] for r in slack.responses())
+
+
+def test_a_picture_slack_will_not_let_the_bot_read_is_told_plainly_not_as_a_crash(
+    bot: Bot, slack: SlackEmulator
+) -> None:
+    # An app installed without files:read: Slack refuses files.info whatever the picture.
+    source = slack.post_user_message(CHANNEL, "look", user=OTHER, files=[("a.png", png(), "image/png")])
+    slack.send_message_shortcut(bot.url, modals.FROM_IMAGE, source)
+    submit(bot, slack, {"prompt": "make it a poster"})
+    slack.fail_next("files.info", "missing_scope", needed="files:read", provided="commands,chat:write")
+    bot.work()
+    job = bot.job(1)
+    assert (job.status, job.error_code) == (Status.FAILED, "slack_missing_scope")
+    assert bot.images.calls == []
+    assert any("would not let me read the picture" in note.text for note in slack.ephemerals(USER))
