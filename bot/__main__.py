@@ -145,9 +145,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         # The all-in-one mode is the zero-set-up one: bring the (SQLite) schema up to date first.
         # `web`/`worker` deployments migrate once in the release phase instead (Procfile).
-        from bot.store.database import migrate
+        from bot.store.database import MigrationFailed, migrate_in_child
 
-        migrate(settings.database_url)
+        try:
+            migrate_in_child(settings.database_url)
+        except MigrationFailed as failed:
+            print(f"imagine-bot: {failed}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
     try:
         if args.command == "serve":
             run_serve(settings)

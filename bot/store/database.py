@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,3 +57,18 @@ def migrate(url: str, revision: str = "head") -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+class MigrationFailed(Exception):
+    pass
+
+
+def migrate_in_child(url: str) -> None:
+    """`migrate` in a forked child, for a process that lives on: it then never holds Alembic's modules
+    (about 11 MB, and `serve` would count them again in the worker it forks). The child's own error, if
+    any, is on stderr; this raises MigrationFailed with its exit code. Call it before any thread starts."""
+    child = multiprocessing.get_context("fork").Process(target=migrate, args=(url,), name="migrate")
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise MigrationFailed(f"the database migration failed (exit {child.exitcode}); its error is above")

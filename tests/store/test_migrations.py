@@ -3,6 +3,9 @@ the rows of a 0004 database over to today's columns, on SQLite and (with TEST_DA
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,7 @@ from bot.jobs.queue import JobQueue
 from bot.store.database import create_database_engine, migrate
 from bot.store.spec import MessageState, OriginKind, PromptStorage, Status
 from bot.store.tables import Base
+from devkit.harness import ROOT
 from tests.conftest import postgres_url
 from tests.store.conftest import new_spec
 
@@ -187,3 +191,32 @@ def test_migration_0005_carries_a_0004_database_over(tmp_path: Path) -> None:
 
     assert not again.created
     assert again.job.id == 1
+
+
+# In a process of its own: the check is on that process's modules, and forking this test process (which
+# runs threads under xdist) could inherit a held lock.
+_MIGRATE_IN_CHILD = """
+import sys
+from bot.store.database import MigrationFailed, migrate_in_child
+try:
+    migrate_in_child(sys.argv[1])
+except MigrationFailed as failed:
+    print("failed:", failed)
+print("alembic loaded:", "alembic" in sys.modules)
+"""
+
+
+def test_serve_migrates_in_a_child_so_the_long_lived_process_never_holds_alembic(tmp_path: Path) -> None:
+    def run(url: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", _MIGRATE_IN_CHILD, url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=True)
+
+    database = tmp_path / "serve.db"
+    done = run(f"sqlite:///{database}")
+    assert done.stdout.splitlines() == ["alembic loaded: False"]
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+
+    refused = run(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+    assert refused.stdout.splitlines()[0] == "failed: the database migration failed (exit 1); its error is above"
+    assert "unable to open database file" in refused.stderr  # the child's own error, for the operator
