@@ -20,6 +20,7 @@ from bot.images.models import Family
 from bot.intake import Intake
 from bot.listeners.buttons import field_for, size_hint
 from bot.replies import modals, notes, requests
+from bot.replies.text import ephemeral
 from bot.request import HelpRequested, RequestError, message_words, parse_request
 from bot.request.options import FAMILY_OPTIONS
 from bot.slack.gateway import SlackGateway
@@ -77,10 +78,10 @@ class Shortcuts:
         message = shortcut.get("message") or {}
         files = [f for f in message.get("files") or [] if isinstance(f, dict) and f.get("mimetype") in PICTURE_TYPES]
         if not files:
-            respond({"response_type": "ephemeral", "text": notes.no_pictures(MAX_PICTURES)})
+            respond(ephemeral(notes.no_pictures(MAX_PICTURES), replace=False))
             return
         if len(files) > MAX_PICTURES:
-            respond({"response_type": "ephemeral", "text": notes.too_many_pictures(len(files), MAX_PICTURES)})
+            respond(ephemeral(notes.too_many_pictures(len(files), MAX_PICTURES), replace=False))
         source = modals.SourcePictures(
             str((shortcut.get("channel") or {}).get("id") or ""),
             str(message.get("ts") or ""),

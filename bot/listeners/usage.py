@@ -91,6 +91,6 @@ class UsageCommand:
             )
         except SlackApiError as error:
             log.warning("could not send the usage CSV to %s: %s", user_id, error.response.get("error"))
-            respond({"response_type": "ephemeral", "replace_original": False, "text": usage_replies.csv_refused()})
+            respond(usage_replies.csv_refused())
             return
         log.info("sent the usage CSV to %s", user_id)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.replies.text import NO_UNFURL, escape
+from bot.replies.text import NO_UNFURL, ephemeral, escape
 from bot.replies.text import channel as _channel
 from bot.replies.text import money as _money
 from bot.replies.text import section as _section
@@ -82,10 +82,11 @@ def csv_on_its_way() -> str:
     return ":inbox_tray: I'm sending you the workspace's usage as a CSV file by direct message."
 
 
-def csv_refused() -> str:
-    return (
+def csv_refused() -> dict[str, Any]:
+    return ephemeral(
         ":warning: Slack would not let me send you the CSV file (file uploads may be turned off in this "
-        "workspace). `/imagine usage` shows the same figures as a message; `imagine-bot report` has them all."
+        "workspace). `/imagine usage` shows the same figures as a message; `imagine-bot report` has them all.",
+        replace=False,
     )
 
 
