@@ -84,6 +84,7 @@ def main(argv: list[str]) -> int:
             [python, "-m", "ruff", "format", "--check", "bot", "devkit", "tests", "bench", "dev.py"],
             [python, "-m", "mypy", "bot"],
             [python, "-m", "mypy", "--strict", "devkit"],
+            [python, "-m", "mypy", "bench"],
         ):
             if code := run(*step):
                 return code

@@ -15,6 +15,7 @@ Exit status: 0 when every benchmark ran (met targets or not), 1 when one of them
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import threading
@@ -103,8 +104,8 @@ class Runner:
 
 
 def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
-    """The ack loads one after another on a machine otherwise left alone; then the rest, which mostly
-    waits (quota windows, seeding), beside the 3-minute drain."""
+    """The ack loads one after another on a machine otherwise left alone; then the quota and memory
+    figures, which mostly wait, beside the 3-minute drain; then the report queries alone."""
     loads, work, timeout = runner.loads, runner.workdir, runner.loads.client_timeout_s
     out: list[Figure] = []
 
@@ -133,12 +134,13 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
     background.start()
     pair = runner.step("throughput vs quota", lambda: quota.throughput_pair(work, loads.rpm, loads.quota_windows))
     memory = runner.step("memory with a full queue", lambda: pipeline.memory(work, loads.queued, timeout))
-    backends = [None] if postgres_url is None else [None, postgres_url]
+    background.join()
+    # Alone: a report is one query on one core, and the drain's bot beside it cost a third more time.
+    backends: list[str | None] = [None] if postgres_url is None else [None, postgres_url]
     reports = [
-        runner.step(f"report query, {url or 'SQLite'}", lambda url=url: reportquery.report(loads.report_rows, url))
+        runner.step(f"report query, {url or 'SQLite'}", functools.partial(reportquery.report, loads.report_rows, url))
         for url in backends
     ]
-    background.join()
 
     sizes = loads.sizes
     out += runner.figures(
@@ -169,7 +171,7 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
     for url, result in zip(backends, reports, strict=True):
         out += runner.figures(
             f"report query, {url or 'SQLite'}",
-            lambda r=result: [figures.report_figure(_need(r))],
+            functools.partial(_report_figures, result),
             ["report_" + ("postgresql" if url else "sqlite")],
         )
     out += runner.figures(
@@ -185,6 +187,10 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
         ["naive_burst", "naive_steady"],
     )
     return out
+
+
+def _report_figures(result: reportquery.ReportResult | None) -> list[Figure]:
+    return [figures.report_figure(_need(result))]
 
 
 def _need(value: T | None) -> T:

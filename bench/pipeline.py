@@ -69,10 +69,11 @@ class OverheadResult:
 def overhead(workdir: Path, jobs: int, *, azure_latency_s: float, image_bytes: int = MIB) -> OverheadResult:
     """End-to-end minus Azure's latency, one job at a time: nothing queues, so no queue wait is in it.
 
-    It includes the ack, the placeholder the announcer posts, the streamed Azure answer (two partial
-    images and the final one, base64 in server-sent events), sharing each preview and then the image
-    (three uploads of three steps each), the message updates, and every database write; and the waits
-    of the bot's per-channel pacing between its own posts (Slack's 1 message a second)."""
+    It includes the ack, the placeholder the announcer posts, reading the streamed Azure answer (two
+    partial images while Azure draws, then the final one, base64 in server-sent events), sharing a
+    preview and then the image, the message updates, and every database write; and the waits of the
+    bot's per-channel pacing between its own posts (Slack's 1 message a second). Previews shared while
+    Azure draws cost the figure nothing unless they hold the final image back."""
     with stage(workdir, "overhead", latency_s=azure_latency_s, image_bytes=image_bytes) as stage_:
         bot = stage_.start_bot("overhead")
         # Each job in a channel of its own: the bot's per-channel pacing (1 post a second after a burst

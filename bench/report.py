@@ -159,7 +159,7 @@ def _seed_sqlite(engine: Engine, count: int) -> None:
 def _memoised(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     """The column's bind processor, remembering its answers for the few distinct values most columns take
     (all but the timestamps): the same stored values, a fraction of the calls."""
-    process = column_type.bind_processor(dialect)
+    process: Callable[[Any], Any] | None = column_type.bind_processor(dialect)
     if process is None or _python_type(column_type) is datetime:
         return process
     known: dict[Any, Any] = {}

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,25 @@ class BenchAzure(AzureEmulator):
         self._stopping = threading.Event()
 
     def handle(self, request: Request) -> Response:
+        arrived = time.monotonic()
         response = super().handle(request)
-        if self._latency_s and request.method == "POST" and "/images/" in request.path:
+        if not (self._latency_s and request.method == "POST" and "/images/" in request.path):
+            return response
+        if response.mimetype != "text/event-stream":
             self._stopping.wait(self._latency_s)
+            return response
+        # A stream's partial images arrive while Azure draws (docs/contracts/azure-openai-images.md §4.4,
+        # partial images): the latency is spread evenly before each event, so the completed event comes
+        # `latency_s` after the request, as a non-streamed answer would, and the partials before it. The
+        # times are kept from the request's arrival, so the emulator's own encoding is not added to them.
+        events = 1 + int((request.get_json(silent=True) or {}).get("partial_images") or 0)
+        response.response = self._paced(response.response, arrived, self._latency_s / events)
         return response
+
+    def _paced(self, chunks: Iterable[Any], arrived: float, gap_s: float) -> Iterator[Any]:
+        for index, chunk in enumerate(chunks, start=1):
+            self._stopping.wait(max(0.0, arrived + index * gap_s - time.monotonic()))
+            yield chunk
 
     def stop(self) -> None:
         self._stopping.set()  # calls still "drawing" answer at once
