@@ -15,13 +15,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Engine, Integer, Numeric, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Integer, Numeric, and_, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from bot.store.spec import Job, Status, job_of
 from bot.store.tables import Generation
 
 _COST_SCALE = Decimal("0.000001")  # the column's scale, Numeric(12, 6)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # date_bin's origin: any UTC midnight
 _IN_FLIGHT = (Status.QUEUED, Status.RUNNING)
 # Jobs that count against a limit: everything not refused.
 _COUNTED = (Status.QUEUED, Status.RUNNING, Status.SUCCEEDED)
@@ -225,10 +226,11 @@ class UsageReader:
             case Grouping.ORIGIN:
                 return Generation.kind.expression
             case Grouping.DAY:
-                # PostgreSQL's timestamptz::date follows the session's TimeZone: pin the day to UTC. SQLite
-                # stores naive UTC text, so date() is UTC already.
+                # PostgreSQL: UTC midnights by date_bin, integer arithmetic on the timestamp (a cast to date
+                # converts each row by the session's time zone: 290 → 250 ms over 1M rows). SQLite stores
+                # naive UTC text, so date() is UTC already.
                 if self._engine.dialect.name == "postgresql":
-                    return cast(func.timezone("UTC", Generation.created_at), Date)
+                    return func.date_bin(text("interval '1 day'"), Generation.created_at, _EPOCH)
                 return func.date(Generation.created_at)
 
 
@@ -242,13 +244,16 @@ def _cost(value: object) -> Decimal:
 
 
 def _day(value: object) -> date:
+    """A day key: PostgreSQL's UTC midnight (a datetime), or SQLite's text 'YYYY-MM-DD'."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _key_text(value: object) -> str:
-    # PostgreSQL returns a date, SQLite the text 'YYYY-MM-DD'; enums their value.
+    # Days as 'YYYY-MM-DD' from either backend; enums their value.
     if isinstance(value, date):
-        return value.isoformat()
+        return _day(value).isoformat()
     return str(value.value) if isinstance(value, StrEnum) else str(value)
 
 
