@@ -156,6 +156,7 @@ def memory_figure(result: MemoryResult) -> Figure:
         result=(
             f"{result.total_peak_mb:.0f} MB = web {result.web_peak_mb:.0f} (start {result.web_start_mb:.0f}) + "
             f"worker {result.worker_peak_mb:.0f} (start {result.worker_start_mb:.0f}); "
+            f"PSS {result.total_pss_mb:.0f} MB (shared pages once); "
             f"queued in {result.fill_s:.0f} s, ack p99 {ms(float(acks['p99_s']))}"
         ),
         met=result.total_peak_mb <= BEFORE_PEAK_MB,

@@ -116,6 +116,8 @@ class MemoryResult:
     worker_peak_mb: float  # VmHWM of the worker process `serve` starts
     web_start_mb: float
     worker_start_mb: float
+    web_pss_mb: float  # at the peak reading: pages shared by the two processes counted once between them
+    worker_pss_mb: float
     fill_s: float
     fill_acks: dict[str, Any]
     jobs_by_status: dict[str, int]
@@ -124,8 +126,12 @@ class MemoryResult:
     def total_peak_mb(self) -> float:
         return self.web_peak_mb + self.worker_peak_mb
 
+    @property
+    def total_pss_mb(self) -> float:
+        return self.web_pss_mb + self.worker_pss_mb
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "total_peak_mb": self.total_peak_mb}
+        return {**asdict(self), "total_peak_mb": self.total_peak_mb, "total_pss_mb": self.total_pss_mb}
 
 
 def memory(workdir: Path, queued: int, timeout_s: float) -> MemoryResult:
@@ -142,7 +148,7 @@ def memory(workdir: Path, queued: int, timeout_s: float) -> MemoryResult:
         fill_s = time.perf_counter() - began
         acks = LatencyStats.of(run.outcomes, timeout_s)
         time.sleep(2.0)  # a few queue polls and placeholder posts with the whole backlog in the table
-        web_peak, worker_peak = memory_kib(bot.pid)["VmHWM"], memory_kib(worker)["VmHWM"]
+        web, worker_memory = memory_kib(bot.pid), memory_kib(worker)
         by_status = stage_.jobs_by_status()
     if acks.failed:
         raise RuntimeError(f"{acks.failed} of the {queued} commands were not accepted")
@@ -150,10 +156,12 @@ def memory(workdir: Path, queued: int, timeout_s: float) -> MemoryResult:
         raise RuntimeError(f"{queued} commands made {sum(by_status.values())} jobs: {by_status}")
     return MemoryResult(
         queued=queued,
-        web_peak_mb=web_peak * 1024 / 1e6,
-        worker_peak_mb=worker_peak * 1024 / 1e6,
+        web_peak_mb=web["VmHWM"] * 1024 / 1e6,
+        worker_peak_mb=worker_memory["VmHWM"] * 1024 / 1e6,
         web_start_mb=web_start * 1024 / 1e6,
         worker_start_mb=worker_start * 1024 / 1e6,
+        web_pss_mb=web["Pss"] * 1024 / 1e6,
+        worker_pss_mb=worker_memory["Pss"] * 1024 / 1e6,
         fill_s=fill_s,
         fill_acks=acks.as_dict(),
         jobs_by_status=by_status,

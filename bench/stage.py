@@ -109,12 +109,19 @@ def cpu_ns(pid: int) -> int:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmHWM (peak resident set since start) and VmRSS (now), from /proc/<pid>/status."""
+    """VmHWM (peak resident set since start) and VmRSS (now), from /proc/<pid>/status, and Pss (now), from
+    /proc/<pid>/smaps_rollup: the resident set with each page shared with other processes divided among
+    them, so two processes forked from one sum to what they cost the machine."""
     values: dict[str, int] = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             name, _, rest = line.partition(":")
             if name in ("VmHWM", "VmRSS"):
+                values[name] = int(rest.split()[0])
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            name, _, rest = line.partition(":")
+            if name == "Pss":
                 values[name] = int(rest.split()[0])
     return values
 

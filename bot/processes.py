@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import logging
 import multiprocessing
@@ -135,6 +136,10 @@ class WorkerChild:
         child = multiprocessing.get_context("fork").Process(
             target=_forked_worker, args=(self._settings, self._read, self._write), name="worker"
         )
+        # Everything imported so far lives as long as both processes: out of the collector's sight, its pages
+        # are not rewritten by a collection in either, and stay shared (PSS of the pair 155 → 148 MB with
+        # 10,000 jobs queued, bench/pipeline.py). Python's documented recipe for fork without exec.
+        gc.freeze()
         child.start()
         return _Forked(child)
 
