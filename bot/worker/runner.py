@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,16 +37,13 @@ from bot.store.clock import Clock, utc_now
 from bot.store.spec import Job, MessageState, OriginKind, Status
 from bot.worker import outcomes
 from bot.worker.messages import Messages, Place
+from bot.worker.turns import Beside, wait_for_turn
 
 log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
     """The job was released or taken over while this worker was still at it."""
-
-
-# How long before its quota slot a job's message may say "Drawing": about one Slack update's time.
-_ANNOUNCE_AHEAD_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +88,8 @@ class JobRunner:
         self._sleep = sleep
         self._stopping = stopping or threading.Event()
         self._lease = lease
+        # Threads for the Slack updates sent beside a drawing (`Beside`); started as they are needed.
+        self._helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="beside")
 
     def run(self, job: Job) -> None:
         with job_context(job.id):
@@ -129,14 +129,24 @@ class JobRunner:
             self._fail(job, failed, f"source_{unusable.problem}", unusable.detail)
             return
         self._clean_partials(job)  # previews of an attempt that died with its worker
-        if not self._wait_for_turn(lambda: self._progress(job, place, results.Drawing())):
+        # "Drawing" goes to Slack beside the Azure call, not before it: a slow or rate-limited Slack never
+        # delays the drawing. Whatever the job shows next waits for it, so the updates keep their order.
+        drawing = Beside(self._helpers, job.id)
+        if not wait_for_turn(
+            self._pacer, self._stopping, lambda: drawing.start(lambda: self._progress(job, place, results.Drawing()))
+        ):
+            drawing.wait()
             self._queue.release(self._owner, [job.id])  # shutting down: another worker takes it
             return
         log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
         try:
-            result = self._draw(job, place, inputs)
+            result: ImageResult | ImageGenerationError = self._draw(job, place, inputs, drawing.wait)
         except ImageGenerationError as error:
-            self._on_error(job, place, error)
+            result = error
+        finally:
+            drawing.wait()  # before anything else is shown, even an unexpected error's "failed"
+        if isinstance(result, ImageGenerationError):
+            self._on_error(job, place, result)
             return
         log.info("drew %d image(s) in %d ms", len(result.images), result.latency_ms)
         self._upload_and_deliver(job, place, result)
@@ -155,36 +165,13 @@ class JobRunner:
             return (parent.file_ids[min(index, len(parent.file_ids) - 1)],)
         return ()
 
-    def _wait_for_turn(self, announce: Callable[[], None]) -> bool:
-        """A slot within Azure's quota, shared by every process; False if the worker is stopping.
-
-        `announce` (the message's "Drawing" update) runs shortly before the slot, never between the slot
-        and the call: a slow Slack update there would send the call late, past the pacing's grace.
-        """
-        if self._pacer is None:
-            announce()
-            return True
-        announced = False
-        while True:
-            slot = self._pacer.reserve()
-            while (wait := slot - time.time()) > 0 or not announced:
-                if not announced and wait <= _ANNOUNCE_AHEAD_S:
-                    announce()
-                    announced = True
-                    continue
-                until = wait if announced else wait - _ANNOUNCE_AHEAD_S
-                if self._stopping.wait(min(until, 1.0)):
-                    self._pacer.refund(slot)
-                    return False
-            if self._pacer.still_valid(slot):
-                return True
-            log.info("missed the quota slot by over a moment (a busy machine); taking the next one")
-
-    def _draw(self, job: Job, place: Place | None, inputs: list[InputImage]) -> ImageResult:
+    def _draw(
+        self, job: Job, place: Place | None, inputs: list[InputImage], announced: Callable[[], None]
+    ) -> ImageResult:
         generator = self._generators.get(job.spec.deployment) or next(iter(self._generators.values()))
         # Previews for one image at a time: the stream of a single drawing (docs/contracts/azure-openai-images.md §4).
         wanted = place is not None and self._settings.previews and job.request.n == 1
-        on_partial = self._preview(job, place) if place is not None and wanted else None
+        on_partial = self._preview(job, place, announced) if place is not None and wanted else None
         still = self._still_drawing(job, place)
         try:
             if job.origin.kind.edits:
@@ -193,10 +180,11 @@ class JobRunner:
         finally:
             still.cancel()
 
-    def _preview(self, job: Job, place: Place) -> Callable[[PartialImage], None]:
+    def _preview(self, job: Job, place: Place, announced: Callable[[], None]) -> Callable[[PartialImage], None]:
         shown: list[str] = []
 
         def show(partial: PartialImage) -> None:
+            announced()  # the "Drawing" update first, or it would cover the preview
             # Any failure here is logged by the generator and the drawing goes on (a preview never
             # costs the final image).
             # Recorded before it is shared: if this worker dies now, the job's next attempt deletes it.

@@ -1,0 +1,69 @@
+"""When a job's drawing starts: its turn within Azure's quota, shared by every process, and the
+message's "Drawing" update, sent beside the call so that Slack never holds the drawing back."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+
+from bot.jobs.pacing import Pacer
+from bot.logs import job_context
+
+log = logging.getLogger(__name__)
+
+# How long before its quota slot a job's message may say "Drawing": about one Slack update's time.
+_ANNOUNCE_AHEAD_S = 1.0
+
+
+def wait_for_turn(pacer: Pacer | None, stopping: threading.Event, announce: Callable[[], None]) -> bool:
+    """A slot within Azure's quota, shared by every process; False if the worker is stopping.
+
+    `announce` runs shortly before the slot, never between the slot and the call: anything slow there
+    would send the call late, past the pacing's grace. (The runner's `announce` only starts the "Drawing"
+    update beside the call, with `Beside`.)
+    """
+    if pacer is None:
+        announce()
+        return True
+    announced = False
+    while True:
+        slot = pacer.reserve()
+        while (wait := slot - time.time()) > 0 or not announced:
+            if not announced and wait <= _ANNOUNCE_AHEAD_S:
+                announce()
+                announced = True
+                continue
+            until = wait if announced else wait - _ANNOUNCE_AHEAD_S
+            if stopping.wait(min(until, 1.0)):
+                pacer.refund(slot)
+                return False
+        if pacer.still_valid(slot):
+            return True
+        log.info("missed the quota slot by over a moment (a busy machine); taking the next one")
+
+
+class Beside:
+    """One step of a job sent on a helper thread while the job goes on; `wait()` before anything that
+    must come after it. The step's own failure is logged, never raised: it is progress, not the job."""
+
+    def __init__(self, helpers: Executor, job_id: int) -> None:
+        self._helpers = helpers
+        self._job_id = job_id
+        self._sent: Future[None] | None = None
+
+    def start(self, step: Callable[[], None]) -> None:
+        self._sent = self._helpers.submit(self._logged, step)
+
+    def wait(self) -> None:
+        if self._sent is not None:
+            self._sent.result()
+
+    def _logged(self, step: Callable[[], None]) -> None:
+        with job_context(self._job_id):
+            try:
+                step()
+            except Exception:
+                log.exception("could not show that the drawing started; it goes on")
