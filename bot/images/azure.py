@@ -86,10 +86,6 @@ class AzureImages:
         self._partial_images = partial_images
         self._clock = clock
 
-    @property
-    def revises_prompts(self) -> bool:
-        return self._responses_deployment is not None
-
     def generate(self, request: ImageRequest, *, on_partial: OnPartial | None = None) -> ImageResult:
         started = self._clock()
         with _mapped_errors(self._deployment.name):

@@ -43,15 +43,6 @@ class Family(StrEnum):
         return {Family.DALL_E_2: 1000, Family.DALL_E_3: 4000}.get(self, 32000)
 
     @property
-    def images_per_call(self) -> int:
-        return 1 if self is Family.DALL_E_3 else (5 if self is Family.DALL_E_2 else 10)
-
-    @property
-    def streams(self) -> bool:
-        """Partial images while drawing (stream=true with partial_images)."""
-        return self.is_gpt_image
-
-    @property
     def edits(self) -> bool:
         """The edits endpoint with images as input (Azure has no variations endpoint)."""
         return self.is_gpt_image
@@ -81,11 +72,6 @@ WARN_BEFORE = timedelta(days=30)
 
 def lifecycle(model: str) -> Lifecycle | None:
     return LIFECYCLE.get(model.strip().lower())
-
-
-def is_retired(model: str, today: date) -> bool:
-    known = lifecycle(model)
-    return known is not None and known.retires <= today
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +105,6 @@ class Deployments(Mapping[str, Deployment]):
 
     def __len__(self) -> int:
         return len(self._by_name)
-
-    def find(self, typed: str) -> Deployment | None:
-        """The deployment named `typed`, in any case."""
-        return next((d for name, d in self._by_name.items() if name.casefold() == typed.casefold()), None)
 
     def get_or_default(self, name: str | None) -> Deployment:
         return self._by_name.get(name or "", self.default)

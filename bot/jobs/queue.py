@@ -131,12 +131,6 @@ class JobQueue(Placeholders):
             row = session.get(Generation, job_id)
             return job_of(row) if row is not None else None
 
-    def by_message(self, channel_id: str, ts: str) -> Job | None:
-        """The job whose message is `ts` in `channel_id`."""
-        return self._first(
-            select(Generation).where(Generation.message_channel == channel_id, Generation.message_ts == ts)
-        )
-
     def latest_in_thread(self, channel_id: str, thread_ts: str) -> Job | None:
         """The newest succeeded result in a thread: its root's job, or an edit posted in the thread."""
         return self._first(

@@ -38,7 +38,6 @@ UPSCALE = "imagine_upscale"
 REGENERATE = "imagine_regenerate"
 USE_REVISED = "imagine_use_revised"
 DELETE = "imagine_delete"
-ACTIONS = (EDIT, VARY, UPSCALE, REGENERATE, USE_REVISED, DELETE)
 _CHANNEL_PROMPT_CHARS = 700  # the full prompt stays in the usage row; the channel sees a readable part
 
 

@@ -7,7 +7,6 @@ Adding a column: an Alembic migration, the column in `tables.py`, and one field 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -166,7 +165,3 @@ def job_of(row: Any) -> Job:
 
 def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-def with_request(spec: JobSpec, **changes: Any) -> JobSpec:
-    return dataclasses.replace(spec, request=dataclasses.replace(spec.request, **changes))

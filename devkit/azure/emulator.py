@@ -130,7 +130,8 @@ class AzureEmulator(LoopbackServer):
     ) -> None:
         super().__init__(host=host, port=port)
         self._deployments = dict(deployments)
-        self._families = {name: family_of(model) for name, model in self._deployments.items()}
+        for model in self._deployments.values():
+            family_of(model)  # refuses a model the emulator cannot play
         self._chat = frozenset(chat_deployments)
         if overlap := self._chat & self._deployments.keys():
             raise ValueError(f"deployments {sorted(overlap)} are named both as image and as chat deployments")

@@ -400,12 +400,10 @@ def test_latest_in_thread_ignores_jobs_without_a_result(queue: JobQueue) -> None
     assert queue.latest_in_thread("C1", "200.1") is None
 
 
-def test_by_message_finds_the_job_whose_message_it_is(queue: JobQueue) -> None:
+def test_get_finds_a_job_by_id(queue: JobQueue) -> None:
     job_id = succeed(queue, "bm", "C1", "300.1")
-    found = queue.by_message("C1", "300.1")
-    assert found is not None
-    assert found.id == job_id
-    assert queue.by_message("C2", "300.1") is None
+    found = queue.get(job_id)
+    assert found is not None and found.message_ts == "300.1"
     assert queue.get(10_000) is None
 
 

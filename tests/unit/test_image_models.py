@@ -14,7 +14,6 @@ from bot.images.models import (
     Family,
     Lifecycle,
     LifecycleWarning,
-    is_retired,
     lifecycle,
     lifecycle_warnings,
 )
@@ -54,24 +53,16 @@ def test_an_unknown_model_is_a_value_error_naming_it_and_the_known_ones(model: s
 
 
 @pytest.mark.parametrize(
-    ("family", "gpt", "per_call", "streams", "edits", "prompt"),
+    ("family", "gpt", "edits", "prompt"),
     [
-        (Family.GPT_IMAGE_2, True, 10, True, True, 32000),
-        (Family.GPT_IMAGE_1, True, 10, True, True, 32000),
-        (Family.DALL_E_3, False, 1, False, False, 4000),
-        (Family.DALL_E_2, False, 5, False, False, 1000),
+        (Family.GPT_IMAGE_2, True, True, 32000),
+        (Family.GPT_IMAGE_1, True, True, 32000),
+        (Family.DALL_E_3, False, False, 4000),
+        (Family.DALL_E_2, False, False, 1000),
     ],
 )
-def test_what_each_family_can_do(
-    family: Family, gpt: bool, per_call: int, streams: bool, edits: bool, prompt: int
-) -> None:
-    assert (family.is_gpt_image, family.images_per_call, family.streams, family.edits, family.max_prompt_chars) == (
-        gpt,
-        per_call,
-        streams,
-        edits,
-        prompt,
-    )
+def test_what_each_family_can_do(family: Family, gpt: bool, edits: bool, prompt: int) -> None:
+    assert (family.is_gpt_image, family.edits, family.max_prompt_chars) == (gpt, edits, prompt)
 
 
 def test_the_retirement_schedule() -> None:
@@ -83,20 +74,6 @@ def test_the_retirement_schedule() -> None:
     assert lifecycle("dall-e-2") == Lifecycle(date(2025, 1, 27), "gpt-image-2")
     assert lifecycle("gpt-image-2.5-flare") is None
     assert all(Family.of(model) for model in LIFECYCLE)  # every scheduled model is one the bot knows
-
-
-@pytest.mark.parametrize(
-    ("model", "today", "retired"),
-    [
-        ("gpt-image-1.5", date(2026, 12, 15), False),
-        ("gpt-image-1.5", date(2026, 12, 16), True),  # retired on the day
-        ("dall-e-3", date(2026, 12, 1), True),
-        ("gpt-image-2", date(2026, 12, 1), False),
-        ("gpt-image-9", date(2099, 1, 1), False),  # unknown: never assumed retired
-    ],
-)
-def test_is_retired(model: str, today: date, retired: bool) -> None:
-    assert is_retired(model, today) is retired
 
 
 def test_lifecycle_warnings_name_models_retiring_within_30_days_and_those_retired() -> None:
@@ -127,15 +104,13 @@ def test_the_warning_window_for_gpt_image_1_5(today: date, warned: bool, retired
     assert all(w.retired is retired for w in warnings)
 
 
-def test_deployments_keep_the_default_first_and_find_names_in_any_case() -> None:
+def test_deployments_keep_the_default_first() -> None:
     deployments = Deployments({"Main": "gpt-image-2", "mini": "gpt-image-1-mini"})
 
     assert deployments.default == Deployment("Main", "gpt-image-2")
     assert list(deployments) == ["Main", "mini"]
     assert len(deployments) == 2
     assert deployments["mini"].family is Family.GPT_IMAGE_1
-    assert deployments.find("MAIN") == deployments["Main"]
-    assert deployments.find("nope") is None
     assert deployments.get_or_default(None) == deployments.default
     assert deployments.get_or_default("gone") == deployments.default
     assert deployments.get_or_default("mini").name == "mini"
