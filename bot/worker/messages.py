@@ -60,11 +60,14 @@ class Messages:
             return False
 
     def show_result(self, job: Job, place: Place, state: results.Finished) -> Place:
-        """The result in its message; if someone deleted that message meanwhile, in a new one beside its files."""
+        """The result in its message; if someone deleted that message meanwhile, in a new one beside its files.
+        Raises SlackRefused when Slack may take it later (its 5xx, or still rate-limited)."""
         try:
             self._slack.update(place.channel_id, place.ts, results.channel_message(job, state), files_just_shared=True)
             return place
         except SlackRefused as refused:
+            if refused.retryable:
+                raise
             if refused.code not in ("message_not_found", "cant_update_message"):
                 log.warning("could not show the result in its message (%s); the images are in its thread", refused.code)
                 return place

@@ -47,10 +47,24 @@ def revision_of(job: Job, revised: str | None, *, revises: bool) -> results.Revi
     return results.Revision.NOT_REVISED
 
 
+# What the drawing cost and took: recorded with the files (`JobQueue.record_files`), kept when a later
+# attempt only shows them.
+_DRAWN = (
+    "azure_latency_ms",
+    "text_input_tokens",
+    "image_input_tokens",
+    "output_tokens",
+    "chat_model",
+    "chat_input_tokens",
+    "chat_output_tokens",
+    "estimated_cost_usd",
+)
+
+
 def succeeded(job: Job, result: ImageResult | None, prices: PriceTable, revised: str | None = None) -> Outcome:
     """The row of a delivered job: tokens, latency and cost when this worker drew it."""
-    if result is None:  # delivered before a restart: what the row already has stays
-        return Outcome(Status.SUCCEEDED, revised_prompt=revised)
+    if result is None:  # shared by an earlier attempt: the figures it recorded with the files stay
+        return Outcome(Status.SUCCEEDED, revised_prompt=revised, **{name: getattr(job, name) for name in _DRAWN})
     usage = result.usage
     cost = prices.cost(job.spec.model, job.request.size, job.request.quality, len(result.images), usage)
     return Outcome(

@@ -255,7 +255,18 @@ class JobRunner:
         parent = self._parent_link(job)
         revision = outcomes.revision_of(job, revised, revises=self._revises(job.spec.deployment))
         finished = results.Finished(file_ids, revised, revision, parent)
-        place = self._messages.show_result(job, place, finished)
+        try:
+            place = self._messages.show_result(job, place, finished)
+            shown = True
+        except SlackRefused as refused:
+            # The images are shared and recorded: a later attempt only has to show them (`job.file_ids`).
+            if (delay := self._policy.delay(job.attempts, None)) is not None:
+                log.warning("Slack did not take the result (%s); showing it again in %.0f s", refused.code, delay)
+                self._queue.reschedule(job.id, self._owner, delay, f"slack_{refused.code}", "result not shown yet")
+                return
+            log.error("Slack did not take the result (%s) %d times; its images are in the thread", refused.code,
+                      job.attempts)  # fmt: skip
+            shown = False
         # Read afresh: the ids the job was claimed with are an earlier attempt's, cleaned before drawing.
         self._clean_partials(job)
         self._queue.record_delivery(job.id, self._owner)
@@ -263,7 +274,11 @@ class JobRunner:
         log.info("delivered %d image(s) to %s", len(file_ids), place.channel_id)
         if place.refusal is not None:
             self._tell(job, notes.posted_by_dm(job.origin.channel_id, place.refusal, job.id), final=True)
-        elif job.message_state is MessageState.PRIVATE or job.spec.message_state is MessageState.PRIVATE:
+        elif (
+            not shown  # the message still says "Drawing": the requester learns where the image is
+            or job.message_state is MessageState.PRIVATE
+            or job.spec.message_state is MessageState.PRIVATE
+        ):
             link = self._slack.permalink(place.channel_id, place.ts)
             elapsed = (self._clock() - job.created_at).total_seconds()
             self._tell(

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -283,11 +284,15 @@ def test_a_job_whose_images_were_uploaded_before_a_crash_reuses_them(bot: Bot, s
     bot.announcer.announce_pending()
     job = bot.queue.claim("crashed-worker", timedelta(seconds=0))
     assert job is not None
-    bot.queue.record_files(job.id, "crashed-worker", ("F0REUSED01",), Outcome(Status.SUCCEEDED))
+    drawn = Outcome(Status.SUCCEEDED, azure_latency_ms=900, output_tokens=1056, estimated_cost_usd=Decimal("0.042"))
+    bot.queue.record_files(job.id, "crashed-worker", ("F0REUSED01",), drawn)
     bot.clock.advance(1)
     bot.work()
     assert bot.images.calls == []
-    assert bot.job(1).status is Status.SUCCEEDED
+    done = bot.job(1)
+    assert done.status is Status.SUCCEEDED
+    # What the drawing cost stays in the usage row: the second attempt only showed the images.
+    assert (done.azure_latency_ms, done.output_tokens, done.estimated_cost_usd) == (900, 1056, Decimal("0.042"))
 
 
 def test_no_preview_of_either_attempt_outlives_a_job_taken_over_after_a_crash(

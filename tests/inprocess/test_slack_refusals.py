@@ -5,11 +5,13 @@ and no image lost or posted twice. The scopes the emulator grants are manifest.y
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from bot.logs import JobIdFilter
 from bot.replies import results
+from bot.slack.gateway import SlackRefused
 from bot.store.spec import MessageState, Status
 from devkit.slack import SlackEmulator, manifest_scopes
 from tests.conftest import CHANNEL, USER
@@ -157,3 +159,54 @@ def test_every_call_of_a_full_session_is_allowed_by_the_manifests_scopes(
     missing = sorted({str(c.response.get("needed")) for c in slack.calls() if c.error == "missing_scope"})
     assert not missing, f"manifest.yml lacks the scope(s) the bot needs: {', '.join(missing)}"
     assert all(job.status is Status.SUCCEEDED for job in bot.jobs())
+
+
+def refuse_results(bot: Bot, monkeypatch: pytest.MonkeyPatch, times: int) -> list[str]:
+    """Slack answers the message's update to the result (the one with the image) with a transient error
+    `times` times: its own 5xx, or still rate-limited after slack_sdk's retries."""
+    gateway = bot.components.gateway
+    real_update = gateway.update
+    refused: list[str] = []
+
+    def update(channel_id: str, ts: str, message: dict[str, Any], **kwargs: Any) -> None:
+        if len(refused) < times and any(b.get("type") == "image" for b in message.get("blocks", [])):
+            refused.append(ts)
+            raise SlackRefused("service_unavailable", retryable=True)
+        real_update(channel_id, ts, message, **kwargs)
+
+    monkeypatch.setattr(gateway, "update", update)
+    return refused
+
+
+def test_a_result_slack_could_not_take_for_a_moment_is_shown_later_without_drawing_again(
+    bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = refuse_results(bot, monkeypatch, times=1)
+    bot.command("a fox")
+    bot.work()
+    job = bot.job(1)
+    assert refused and (job.status, job.error_code) == (Status.QUEUED, "slack_service_unavailable")
+    bot.clock.advance(60)
+    bot.work()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED and len(bot.images.calls) == 1
+    assert job.estimated_cost_usd and job.estimated_cost_usd > 0  # the first attempt's drawing, still counted
+    [root] = [m for m in slack.messages(CHANNEL) if not m.thread_ts]
+    assert any(b.get("type") == "image" for b in slack.message(CHANNEL, root.ts).blocks or [])
+    assert [f.id for f in slack.files().values() if not f.deleted] == list(job.file_ids)
+
+
+def test_a_result_slack_never_takes_still_counts_as_delivered_and_the_requester_hears_where(
+    bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    refuse_results(bot, monkeypatch, times=100)
+    bot.command("a fox")
+    caplog.handler.addFilter(JobIdFilter())
+    with caplog.at_level(logging.INFO):
+        for _ in range(bot.settings.job_max_attempts):
+            bot.work()
+            bot.clock.advance(120)
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED and len(bot.images.calls) == 1  # the images are in the thread
+    assert any("did not take the result" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    assert any("is posted in" in r.body["text"] for r in slack.responses())
