@@ -12,7 +12,6 @@ errors in `bot.images.generator`; the SDK's own retries are off, the job queue r
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import logging
@@ -217,7 +216,9 @@ def _decoded(b64: object) -> GeneratedImage:
     if not isinstance(b64, str) or not b64:
         raise ServiceUnavailable("malformed_response", "an image came without b64_json")
     try:
-        content = base64.b64decode(b64, validate=True)
+        # Checked and decoded in one pass in C: base64.b64decode(validate=True) runs a regex over the
+        # text first, a third more time for a 1.4 MB image.
+        content = binascii.a2b_base64(b64, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ServiceUnavailable("malformed_response", "b64_json is not base64") from exc
     media_type = sniff_image_type(content)
