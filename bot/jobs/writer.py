@@ -67,7 +67,7 @@ class GroupCommitWriter:
         self._on_created = on_created
         self._pending: queue.SimpleQueue[tuple[JobSpec, _Sink] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="job-writer", daemon=True)
-        self.batches = 0  # how many commits: the benchmarks report rows per commit
+        self.batches = 0  # how many commits (the tests check that a burst takes few)
 
     def start(self) -> GroupCommitWriter:
         self._thread.start()
