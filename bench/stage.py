@@ -66,7 +66,8 @@ class BenchAzure(AzureEmulator):
         # partial images): the latency is spread evenly before each event, so the completed event comes
         # `latency_s` after the request, as a non-streamed answer would, and the partials before it. The
         # times are kept from the request's arrival, so the emulator's own encoding is not added to them.
-        events = 1 + int((request.get_json(silent=True) or {}).get("partial_images") or 0)
+        asked = request.get_json(silent=True) or request.form  # an edit's parameters are multipart fields
+        events = 1 + int(asked.get("partial_images") or 0)
         response.response = self._paced(response.response, arrived, self._latency_s / events)
         return response
 

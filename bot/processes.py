@@ -139,6 +139,7 @@ class WorkerChild:
         # Everything imported so far lives as long as both processes: out of the collector's sight, its pages
         # are not rewritten by a collection in either, and stay shared (PSS of the pair 155 → 148 MB with
         # 10,000 jobs queued, bench/pipeline.py). Python's documented recipe for fork without exec.
+        gc.collect()  # what is garbage now would otherwise stay, frozen, for good
         gc.freeze()
         child.start()
         return _Forked(child)

@@ -4,7 +4,7 @@ whether the prompt was revised. Pure: the runner (bot/worker/runner.py) acts on 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 
 from bot.images.generator import ContentRejected, DeploymentNotFound, ImageGenerationError, ImageResult, Misconfigured
@@ -48,17 +48,9 @@ def revision_of(job: Job, revised: str | None, *, revises: bool) -> results.Revi
 
 
 # What the drawing cost and took: recorded with the files (`JobQueue.record_files`), kept when a later
-# attempt only shows them.
-_DRAWN = (
-    "azure_latency_ms",
-    "text_input_tokens",
-    "image_input_tokens",
-    "output_tokens",
-    "chat_model",
-    "chat_input_tokens",
-    "chat_output_tokens",
-    "estimated_cost_usd",
-)
+# attempt only shows them. Every outcome field but the status, the errors and the prompts.
+_NOT_DRAWN = ("status", "error_code", "error_detail", "revised_prompt", "hashed_prompt", "hashed_revised_prompt")
+_DRAWN = tuple(f.name for f in fields(Outcome) if f.name not in _NOT_DRAWN)
 
 
 def succeeded(job: Job, result: ImageResult | None, prices: PriceTable, revised: str | None = None) -> Outcome:

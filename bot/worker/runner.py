@@ -41,6 +41,10 @@ from bot.worker.turns import Beside, wait_for_turn
 
 log = logging.getLogger(__name__)
 
+# How long a preview waits for the "Drawing" update it must follow (the stream buffers meanwhile). On
+# Azure the first preview comes seconds after the call, long after that update has landed.
+_PREVIEW_WAITS_S = 2.0
+
 
 class LeaseLost(Exception):
     """The job was released or taken over while this worker was still at it."""
@@ -88,8 +92,9 @@ class JobRunner:
         self._sleep = sleep
         self._stopping = stopping or threading.Event()
         self._lease = lease
-        # Threads for the Slack updates sent beside a drawing (`Beside`); started as they are needed.
-        self._helpers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="beside")
+        # Threads for the Slack updates sent beside a drawing (`Beside`), one per drawing at most
+        # (WORKER_CONCURRENCY is at most 64); started only as updates overlap.
+        self._helpers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="beside")
 
     def run(self, job: Job) -> None:
         with job_context(job.id):
@@ -104,19 +109,19 @@ class JobRunner:
             log.info("already delivered before a restart; finishing without posting again")
             self._finish(job, outcomes.succeeded(job, None, self._prices, job.revised_prompt))
             return
-        if self._clock() > job.created_at + self._settings.deadline:
-            # Better a clear "gave up" than an image turning up hours after the conversation moved on.
-            minutes = round(self._settings.deadline.total_seconds() / 60)
-            self._fail(job, results.Failed(results.Failure.TOO_LATE, minutes=minutes), "deadline_exceeded", "too old")
-            return
         if job.attempts > self._policy.max_attempts:
             # Claimed again and again by workers that died mid-job: stop before it takes more down.
             self._fail(job, results.Failed(results.Failure.INTERNAL), "too_many_attempts", "worker died repeatedly")
             return
         place = self._messages.current(job)
-        if job.file_ids:
-            log.info("reusing the %d image(s) uploaded before a restart", len(job.file_ids))
+        if job.file_ids:  # shared already (a worker died after it, or Slack did not take the result): show them
+            log.info("reusing the %d image(s) uploaded by an earlier attempt", len(job.file_ids))
             self._deliver(job, place, job.file_ids, job.revised_prompt, None)
+            return
+        if self._clock() > job.created_at + self._settings.deadline:
+            # Better a clear "gave up" than an image turning up hours after the conversation moved on.
+            minutes = round(self._settings.deadline.total_seconds() / 60)
+            self._fail(job, results.Failed(results.Failure.TOO_LATE, minutes=minutes), "deadline_exceeded", "too old")
             return
         try:
             inputs = [self._slack.download(file_id) for file_id in self._sources(job)]
@@ -129,22 +134,10 @@ class JobRunner:
             self._fail(job, failed, f"source_{unusable.problem}", unusable.detail)
             return
         self._clean_partials(job)  # previews of an attempt that died with its worker
-        # "Drawing" goes to Slack beside the Azure call, not before it: a slow or rate-limited Slack never
-        # delays the drawing. Whatever the job shows next waits for it, so the updates keep their order.
-        drawing = Beside(self._helpers, job.id)
-        if not wait_for_turn(
-            self._pacer, self._stopping, lambda: drawing.start(lambda: self._progress(job, place, results.Drawing()))
-        ):
-            drawing.wait()
+        result = self._turn_and_draw(job, place, inputs)
+        if result is None:
             self._queue.release(self._owner, [job.id])  # shutting down: another worker takes it
             return
-        log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
-        try:
-            result: ImageResult | ImageGenerationError = self._draw(job, place, inputs, drawing.wait)
-        except ImageGenerationError as error:
-            result = error
-        finally:
-            drawing.wait()  # before anything else is shown, even an unexpected error's "failed"
         if isinstance(result, ImageGenerationError):
             self._on_error(job, place, result)
             return
@@ -165,8 +158,33 @@ class JobRunner:
             return (parent.file_ids[min(index, len(parent.file_ids) - 1)],)
         return ()
 
+    def _turn_and_draw(
+        self, job: Job, place: Place | None, inputs: list[InputImage]
+    ) -> ImageResult | ImageGenerationError | None:
+        """The quota turn and the drawing; None when the worker is stopping.
+
+        "Drawing" goes to Slack beside them (`Beside`), not before: a slow or rate-limited Slack never
+        delays the call. This returns, or raises, only once that update is done, so nothing the job
+        shows afterwards (the result, a retry, a failure) can be covered by it.
+        """
+        drawing = Beside(self._helpers, job.id)
+        try:
+            if not wait_for_turn(
+                self._pacer,
+                self._stopping,
+                lambda: drawing.start(lambda: self._progress(job, place, results.Drawing())),
+            ):
+                return None
+            log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
+            try:
+                return self._draw(job, place, inputs, drawing.landed)
+            except ImageGenerationError as error:
+                return error
+        finally:
+            drawing.wait()
+
     def _draw(
-        self, job: Job, place: Place | None, inputs: list[InputImage], announced: Callable[[], None]
+        self, job: Job, place: Place | None, inputs: list[InputImage], announced: Callable[[float], bool]
     ) -> ImageResult:
         generator = self._generators.get(job.spec.deployment) or next(iter(self._generators.values()))
         # Previews for one image at a time: the stream of a single drawing (docs/contracts/azure-openai-images.md §4).
@@ -180,11 +198,15 @@ class JobRunner:
         finally:
             still.cancel()
 
-    def _preview(self, job: Job, place: Place, announced: Callable[[], None]) -> Callable[[PartialImage], None]:
+    def _preview(self, job: Job, place: Place, announced: Callable[[float], bool]) -> Callable[[PartialImage], None]:
         shown: list[str] = []
 
         def show(partial: PartialImage) -> None:
-            announced()  # the "Drawing" update first, or it would cover the preview
+            if not announced(_PREVIEW_WAITS_S):
+                # The "Drawing" update, still on its way, would cover the preview; waiting longer for a
+                # slow Slack would stall the stream this came from.
+                log.info("preview %d skipped: the message does not say Drawing yet", partial.index)
+                return
             # Any failure here is logged by the generator and the drawing goes on (a preview never
             # costs the final image).
             # Recorded before it is shared: if this worker dies now, the job's next attempt deletes it.
@@ -264,11 +286,12 @@ class JobRunner:
                 log.warning("Slack did not take the result (%s); showing it again in %.0f s", refused.code, delay)
                 self._queue.reschedule(job.id, self._owner, delay, f"slack_{refused.code}", "result not shown yet")
                 return
-            log.error("Slack did not take the result (%s) %d times; its images are in the thread", refused.code,
-                      job.attempts)  # fmt: skip
+            log.error("Slack did not take the result (%s) by attempt %d; its images are in the thread",
+                      refused.code, job.attempts)  # fmt: skip
             shown = False
-        # Read afresh: the ids the job was claimed with are an earlier attempt's, cleaned before drawing.
-        self._clean_partials(job)
+        if shown:  # else the message still shows the preview: it stays rather than show a deleted file
+            # Read afresh: the ids the job was claimed with are an earlier attempt's, cleaned before drawing.
+            self._clean_partials(job)
         self._queue.record_delivery(job.id, self._owner)
         self._finish(job, outcomes.succeeded(job, result, self._prices, revised))
         log.info("delivered %d image(s) to %s", len(file_ids), place.channel_id)

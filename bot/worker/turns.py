@@ -61,6 +61,16 @@ class Beside:
         if self._sent is not None:
             self._sent.result()
 
+    def landed(self, within_s: float) -> bool:
+        """Whether the step is over (or was never started), waiting at most `within_s` for it."""
+        if self._sent is None:
+            return True
+        try:
+            self._sent.result(timeout=within_s)
+        except TimeoutError:
+            return False
+        return True
+
     def _logged(self, step: Callable[[], None]) -> None:
         with job_context(self._job_id):
             try:

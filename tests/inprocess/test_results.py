@@ -26,6 +26,7 @@ from bot.jobs.queue import Outcome
 from bot.logs import JobIdFilter
 from bot.slack.gateway import Upload
 from bot.store.spec import Status
+from bot.worker import runner as runner_module
 from bot.worker.announcer import REFRESH_EVERY_S
 from devkit.slack import Message, SlackEmulator
 from tests.conftest import CHANNEL, USER, FrozenClock
@@ -381,6 +382,36 @@ class RecordingPacer:
         self.events.append("refunded")
 
 
+class HeldDrawingUpdate:
+    """Slack holds the message's first update, "Drawing", until `release` is set; every update that
+    lands is noted as drawing, preview, result or failed."""
+
+    def __init__(self, bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self.landed = threading.Event()
+        self.shown: list[str] = []
+        self._calls = 0
+        gateway = bot.components.gateway
+        real_update = gateway.update
+
+        def update(channel_id: str, ts: str, message: dict[str, Any], **kwargs: Any) -> None:
+            self._calls += 1
+            if self._calls == 1:
+                assert self.release.wait(10), "the job waited for Slack to show that the drawing started"
+            real_update(channel_id, ts, message, **kwargs)
+            blocks = str(message["blocks"])
+            kind = "preview" if "rough preview" in blocks else "drawing" if "Drawing" in blocks else "result"
+            self.shown.append("failed" if ":warning:" in blocks else kind)
+            self.landed.set()
+
+        monkeypatch.setattr(gateway, "update", update)
+
+
+def use_pacer(bot: Bot, pacer: object) -> None:
+    generators = dict.fromkeys(bot.settings.deployments, bot.images)
+    bot.runner = build_runner(bot.components, generators, owner=OWNER, pacer=pacer)  # type: ignore[arg-type]
+
+
 def test_the_drawing_starts_without_waiting_for_slack_to_show_it(
     bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -388,33 +419,70 @@ def test_the_drawing_starts_without_waiting_for_slack_to_show_it(
     it (a slow or rate-limited Slack would hold the drawing back, past the quota slot's grace). What the
     job shows afterwards, the preview and the result, still comes after it."""
     pacer = RecordingPacer()
-    generators = dict.fromkeys(bot.settings.deployments, bot.images)
-    bot.runner = build_runner(bot.components, generators, owner=OWNER, pacer=pacer)  # type: ignore[arg-type]
-    gateway = bot.components.gateway
-    real_update = gateway.update
-    called = threading.Event()
-    shown: list[str] = []
-
-    def update(channel_id: str, ts: str, message: dict[str, Any], **kwargs: Any) -> None:
-        if not shown:  # the first update of the message is "Drawing"
-            assert called.wait(10), "Azure's call waited for Slack to show that the drawing started"
-        real_update(channel_id, ts, message, **kwargs)
-        blocks = str(message["blocks"])
-        shown.append("preview" if "rough preview" in blocks else "drawing" if "Drawing" in blocks else "result")
+    use_pacer(bot, pacer)
+    held = HeldDrawingUpdate(bot, monkeypatch)
 
     def draw(on_partial: OnPartial | None) -> ImageResult:
-        called.set()
-        assert on_partial is not None
+        held.release.set()  # Azure has the request
+        assert on_partial is not None and held.landed.wait(10)  # its first preview comes seconds later
         on_partial(PartialImage(0, GeneratedImage(png(16, 16), "image/png")))
         return ImageResult((GeneratedImage(png(), "image/png"),), None, None, 10)
 
-    monkeypatch.setattr(gateway, "update", update)
     bot.images.script.append(draw)
     bot.command("a fox")
     bot.work()
     assert pacer.events == ["slot taken", "slot checked"]
-    assert shown == ["drawing", "preview", "result"]
+    assert held.shown == ["drawing", "preview", "result"]
     assert bot.job(1).status is Status.SUCCEEDED
+
+
+def test_a_preview_that_comes_before_the_drawing_update_landed_is_skipped_not_waited_for(
+    bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "_PREVIEW_WAITS_S", 0.0)  # Slack slower than the preview's patience
+    held = HeldDrawingUpdate(bot, monkeypatch)
+
+    def draw(on_partial: OnPartial | None) -> ImageResult:
+        assert on_partial is not None
+        on_partial(PartialImage(0, GeneratedImage(png(16, 16), "image/png")))  # returns with Slack still busy
+        held.release.set()
+        return ImageResult((GeneratedImage(png(), "image/png"),), None, None, 10)
+
+    bot.images.script.append(draw)
+    bot.command("a fox")
+    bot.work()
+    assert held.shown == ["drawing", "result"]
+    assert bot.job(1).status is Status.SUCCEEDED
+    assert not [f for f in slack.files(include_pending=True).values() if "preview" in f.filename]
+
+
+class FailingSecondTurn(RecordingPacer):
+    """The first slot is missed (a busy machine) and taking the next fails: the database went away."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__()
+        self._release = release
+
+    def reserve(self) -> float:
+        if self.events:
+            self._release.set()
+            raise RuntimeError("the database went away")
+        return super().reserve()
+
+    def still_valid(self, slot: float) -> bool:
+        super().still_valid(slot)
+        return False
+
+
+def test_a_turn_that_fails_after_the_drawing_was_announced_shows_the_failure_last(
+    bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = HeldDrawingUpdate(bot, monkeypatch)
+    use_pacer(bot, FailingSecondTurn(held.release))
+    bot.command("a fox")
+    bot.work()
+    assert bot.job(1).status is Status.FAILED
+    assert held.shown == ["drawing", "failed"]
 
 
 class WorkerDied(BaseException):

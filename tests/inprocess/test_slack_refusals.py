@@ -210,3 +210,19 @@ def test_a_result_slack_never_takes_still_counts_as_delivered_and_the_requester_
     assert job.status is Status.SUCCEEDED and len(bot.images.calls) == 1  # the images are in the thread
     assert any("did not take the result" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert any("is posted in" in r.body["text"] for r in slack.responses())
+
+
+def test_a_result_shown_late_is_shown_even_past_the_deadline(
+    bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deadline keeps a drawing from turning up hours late; images already in the thread are not that.
+    refuse_results(bot, monkeypatch, times=1)
+    bot.command("a fox")
+    bot.work()
+    assert bot.job(1).status is Status.QUEUED
+    bot.clock.advance(bot.settings.job_deadline_minutes * 60 + 60)
+    bot.work()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED and job.estimated_cost_usd and job.estimated_cost_usd > 0
+    [root] = [m for m in slack.messages(CHANNEL) if not m.thread_ts]
+    assert any(b.get("type") == "image" for b in slack.message(CHANNEL, root.ts).blocks or [])
