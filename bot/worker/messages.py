@@ -1,19 +1,20 @@
-"""A job's message in Slack, as the worker sees it: where it is, showing a state in it, and sharing
-images into its thread. A channel that refuses the message (or its files) gets the result sent to
-the requester by direct message instead, with the reason in words."""
+"""A job's message in Slack, as the worker sees it: where it is, showing a state in it, sharing images
+into its thread, and private notes to the requester. A channel that refuses the message (or its files)
+gets the result sent to the requester by direct message instead, with the reason in words."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.images.generator import GeneratedImage
 from bot.jobs.queue import JobQueue
-from bot.replies import results
+from bot.replies import notes, results
 from bot.replies.text import plain
 from bot.slack.gateway import SlackGateway, SlackRefused, Upload
-from bot.store.spec import Job, MessageState
+from bot.store.spec import Job, MessageState, OriginKind
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,24 @@ class Messages:
         except SlackRefused as refused:
             log.warning("could not update the message (%s)", refused.code)
             return False
+
+    def progress(self, job: Job, place: Place | None, state: results.State) -> None:
+        """The job's state in its message; without one, a private note when the drawing first starts."""
+        if place is not None:
+            self.show(job, place, state)
+        elif isinstance(state, results.Drawing) and job.attempts == 1:
+            self.tell(job, notes.generating(job.id, job.request.prompt), final=False)
+
+    def parent_link(self, job: Job) -> str | None:
+        """A link to what an edit started from: someone's message, or the parent job's."""
+        if job.origin.source_message:
+            channel_id, _, ts = job.origin.source_message.partition(":")
+            return self._slack.permalink(channel_id, ts)
+        if job.origin.parent_job_id is not None:
+            parent = self._queue.get(job.origin.parent_job_id)
+            if parent is not None and parent.message_channel and parent.message_ts:
+                return self._slack.permalink(parent.message_channel, parent.message_ts)
+        return None
 
     def show_result(self, job: Job, place: Place, state: results.Finished) -> Place:
         """The result in its message; if someone deleted that message meanwhile, in a new one beside its files.
@@ -132,3 +151,18 @@ class Messages:
             for index, image in enumerate(images)
         ]
         return self._slack.upload(place.channel_id, place.thread_ts, uploads, reserved=reserved)
+
+    def tell(self, job: Job, message: dict[str, Any], *, final: bool) -> None:
+        """A private note to the requester: through the job's response_url while Slack takes it, else
+        ephemeral in the channel."""
+        is_command = job.origin.kind in (OriginKind.COMMAND, OriginKind.SHORTCUT)
+        message = {**message, "replace_original": is_command}  # a button's URL belongs to a shared message
+        # Slack allows five posts per response_url; progress never takes the one the outcome needs.
+        url = job.origin.response_url
+        if url and not self._queue.use_response_url(job.id, final=final):
+            if not final:
+                return
+            url = None
+        self._slack.tell(
+            response_url=url, channel_id=job.origin.channel_id, user_id=job.origin.user_id, message=message
+        )

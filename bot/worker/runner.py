@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from bot.images.generator import (
     ContentRejected,
@@ -34,7 +32,7 @@ from bot.logs import job_context
 from bot.replies import notes, results
 from bot.slack.gateway import FileProblem, FileUnusable, SlackGateway, SlackRefused
 from bot.store.clock import Clock, utc_now
-from bot.store.spec import Job, MessageState, OriginKind, Status
+from bot.store.spec import Job, MessageState, Status
 from bot.worker import outcomes
 from bot.worker.messages import Messages, Place
 from bot.worker.turns import Beside, wait_for_turn
@@ -72,7 +70,6 @@ class JobRunner:
         pacer: Pacer | None = None,
         settings: RunnerSettings = RunnerSettings(),
         clock: Clock = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
         stopping: threading.Event | None = None,
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
@@ -89,7 +86,6 @@ class JobRunner:
         self._pacer = pacer
         self._settings = settings
         self._clock = clock
-        self._sleep = sleep
         self._stopping = stopping or threading.Event()
         self._lease = lease
         # Threads for the Slack updates sent beside a drawing (`Beside`), one per drawing at most
@@ -172,7 +168,7 @@ class JobRunner:
             if not wait_for_turn(
                 self._pacer,
                 self._stopping,
-                lambda: drawing.start(lambda: self._progress(job, place, results.Drawing())),
+                lambda: drawing.start(lambda: self._messages.progress(job, place, results.Drawing())),
             ):
                 return None
             log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
@@ -237,7 +233,8 @@ class JobRunner:
         # Slow models take a minute or more: when progress is private, one "still drawing" note.
         after = self._settings.still_drawing_after_s
         timer = threading.Timer(
-            after, lambda: self._tell(job, notes.still_generating(job.id, job.request.prompt, after), final=False)
+            after,
+            lambda: self._messages.tell(job, notes.still_generating(job.id, job.request.prompt, after), final=False),
         )
         timer.daemon = True
         if place is None:
@@ -274,7 +271,7 @@ class JobRunner:
     ) -> None:
         if place is None:
             place = self._messages.ensure(job, results.Drawing())
-        parent = self._parent_link(job)
+        parent = self._messages.parent_link(job)
         revision = outcomes.revision_of(job, revised, revises=self._revises(job.spec.deployment))
         finished = results.Finished(file_ids, revised, revision, parent)
         try:
@@ -296,7 +293,7 @@ class JobRunner:
         self._finish(job, outcomes.succeeded(job, result, self._prices, revised))
         log.info("delivered %d image(s) to %s", len(file_ids), place.channel_id)
         if place.refusal is not None:
-            self._tell(job, notes.posted_by_dm(job.origin.channel_id, place.refusal, job.id), final=True)
+            self._messages.tell(job, notes.posted_by_dm(job.origin.channel_id, place.refusal, job.id), final=True)
         elif (
             not shown  # the message still says "Drawing": the requester learns where the image is
             or job.message_state is MessageState.PRIVATE
@@ -304,7 +301,7 @@ class JobRunner:
         ):
             link = self._slack.permalink(place.channel_id, place.ts)
             elapsed = (self._clock() - job.created_at).total_seconds()
-            self._tell(
+            self._messages.tell(
                 job,
                 notes.delivered(job.id, place.channel_id, permalink=link, elapsed_s=elapsed, by_dm=False),
                 final=True,
@@ -327,16 +324,6 @@ class JobRunner:
         if not self._queue.record_partials(job.id, self._owner, file_ids):
             raise LeaseLost(job.id)
 
-    def _parent_link(self, job: Job) -> str | None:
-        if job.origin.source_message:
-            channel_id, _, ts = job.origin.source_message.partition(":")
-            return self._slack.permalink(channel_id, ts)
-        if job.origin.parent_job_id is not None:
-            parent = self._queue.get(job.origin.parent_job_id)
-            if parent is not None and parent.message_channel and parent.message_ts:
-                return self._slack.permalink(parent.message_channel, parent.message_ts)
-        return None
-
     # --- when things go wrong -----------------------------------------------------------------
 
     def _on_error(self, job: Job, place: Place | None, error: ImageGenerationError) -> None:
@@ -351,9 +338,9 @@ class JobRunner:
             if self._queue.reschedule(job.id, self._owner, delay, error.code, error.detail):
                 at = self._clock() + timedelta(seconds=delay)
                 rate_limited = error.code == "rate_limited"
-                self._progress(job, place, results.Retrying(at, rate_limited))
+                self._messages.progress(job, place, results.Retrying(at, rate_limited))
                 if place is None:
-                    self._tell(job, notes.retrying(job.id, at, rate_limited=rate_limited), final=False)
+                    self._messages.tell(job, notes.retrying(job.id, at, rate_limited=rate_limited), final=False)
             return
         if isinstance(error, ContentRejected):
             log.info("%s after %d attempt(s): %s", error.code, job.attempts, error.detail)
@@ -385,9 +372,9 @@ class JobRunner:
         place: Place | None = None,
     ) -> None:
         self._clean_partials(job)
-        self._progress(job, place or self._messages.current(job), state)
+        self._messages.progress(job, place or self._messages.current(job), state)
         self._finish(job, outcomes.failed(status, code, detail))
-        self._tell(job, notes.failed(job.id, state), final=True)
+        self._messages.tell(job, notes.failed(job.id, state), final=True)
 
     def _clean_partials(self, job: Job) -> None:
         partials = self._partials(job)
@@ -398,27 +385,8 @@ class JobRunner:
             except SlackRefused as refused:
                 log.warning("could not delete the previews (%s)", refused.code)
 
-    def _progress(self, job: Job, place: Place | None, state: results.State) -> None:
-        if place is not None:
-            self._messages.show(job, place, state)
-        elif isinstance(state, results.Drawing) and job.attempts == 1:
-            self._tell(job, notes.generating(job.id, job.request.prompt), final=False)
-
     def _finish(self, job: Job, outcome: Outcome) -> None:
         if self._settings.hash_prompts:
             outcome = outcomes.hashed(outcome, job.request.prompt)
         if not self._queue.finish(job.id, self._owner, outcome):
             log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
-
-    def _tell(self, job: Job, message: dict[str, Any], *, final: bool) -> None:
-        is_command = job.origin.kind in (OriginKind.COMMAND, OriginKind.SHORTCUT)
-        message = {**message, "replace_original": is_command}  # a button's URL belongs to a shared message
-        # Slack allows five posts per response_url; progress never takes the one the outcome needs.
-        url = job.origin.response_url
-        if url and not self._queue.use_response_url(job.id, final=final):
-            if not final:
-                return
-            url = None
-        self._slack.tell(
-            response_url=url, channel_id=job.origin.channel_id, user_id=job.origin.user_id, message=message
-        )
