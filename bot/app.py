@@ -253,7 +253,6 @@ def build_runner(
         ),
         clock=components.clock,
         stopping=stopping,
-        lease=timedelta(seconds=settings.job_lease_seconds),
     )
 
 

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, cast
 
 import httpx2
 import openai
+from openai import APIResponse
 from pydantic import SecretStr
 
+from bot.images import sse
 from bot.images.generator import (
     ContentRejected,
     DeploymentNotFound,
@@ -94,10 +98,11 @@ class AzureImages:
                 return self._via_responses(request, started)
             params = {**_image_params(request), "model": self._deployment.name, "prompt": request.prompt}
             if on_partial is not None and request.n == 1:
-                stream = self._client.images.generate(
+                streamed = self._client.images.with_streaming_response.generate(
                     **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
                 )
-                return self._from_stream(stream, on_partial, started)
+                with streamed as response:
+                    return self._from_stream(_stream_events(response), on_partial, started)
             raw = self._client.images.with_raw_response.generate(**params, extra_query=_PREVIEW)
             return self._from_images_response(raw.http_response.json(), started)
 
@@ -124,10 +129,11 @@ class AzureImages:
             params["input_fidelity"] = "high"  # keeps faces and logos; -mini and gpt-image-2 refuse it (§3)
         with _mapped_errors(self._deployment.name):
             if on_partial is not None and request.n == 1:
-                stream = self._client.images.edit(
+                streamed = self._client.images.with_streaming_response.edit(
                     **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
                 )
-                return self._from_stream(stream, on_partial, started)
+                with streamed as response:
+                    return self._from_stream(_stream_events(response), on_partial, started)
             raw = self._client.images.with_raw_response.edit(**params, extra_query=_PREVIEW)
             return self._from_images_response(raw.http_response.json(), started)
 
@@ -146,17 +152,18 @@ class AzureImages:
         images = tuple(_decoded(item.get("b64_json") if isinstance(item, dict) else None) for item in data)
         return ImageResult(images, None, _usage(body.get("usage")), self._elapsed_ms(started))
 
-    def _from_stream(self, events: Iterable[Any], on_partial: OnPartial, started: float) -> ImageResult:
+    def _from_stream(self, events: Iterable[dict[str, Any]], on_partial: OnPartial, started: float) -> ImageResult:
         for event in events:
-            if event.type.endswith(".partial_image"):
-                partial = PartialImage(int(event.partial_image_index), _decoded(event.b64_json))
+            kind = str(event.get("type") or "")
+            if kind.endswith(".partial_image"):
+                partial = PartialImage(int(event["partial_image_index"]), _decoded(event.get("b64_json")))
                 try:
                     on_partial(partial)
                 except Exception:  # a preview must never cost the final image
                     log.warning("showing preview %d failed; the image goes on", partial.index, exc_info=True)
-            elif event.type.endswith(".completed"):
-                usage = _usage(event.usage.model_dump() if event.usage is not None else None)
-                return ImageResult((_decoded(event.b64_json),), None, usage, self._elapsed_ms(started))
+            elif kind.endswith(".completed"):
+                result = (_decoded(event.get("b64_json")),)
+                return ImageResult(result, None, _usage(event.get("usage")), self._elapsed_ms(started))
         raise ServiceUnavailable("stream_ended", "the stream ended before the completed event")
 
     def _via_responses(self, request: ImageRequest, started: float) -> ImageResult:
@@ -199,6 +206,32 @@ class AzureImages:
 
 
 _PREVIEW = {"api-version": "preview"}  # the v1 images path as Azure documents it (§1)
+
+
+def _stream_events(response: APIResponse[Any]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a streamed answer, read by `bot.images.sse` instead of the SDK's decoder (why:
+    that module's docstring), with the SDK's rules: `[DONE]` ends the stream, an object carrying `error`
+    raises `openai.APIError`, and a broken or stalled connection raises the SDK's connection errors."""
+    try:
+        for event in sse.events(response.iter_bytes()):
+            if event.data.startswith(b"[DONE]"):
+                return
+            payload = json.loads(event.data)
+            if isinstance(payload, dict) and payload.get("error"):
+                error = payload["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                raise openai.APIError(
+                    message if isinstance(message, str) and message else "An error occurred during streaming",
+                    response.http_request,
+                    body=error,
+                )
+            if not isinstance(payload, dict):
+                raise ValueError("a streamed event is not a JSON object")
+            yield payload
+    except httpx2.TimeoutException as error:
+        raise openai.APITimeoutError(request=response.http_request) from error
+    except (httpx2.RequestError, ssl.SSLError) as error:
+        raise openai.APIConnectionError(request=response.http_request) from error
 
 
 def _image_params(request: ImageRequest) -> dict[str, Any]:

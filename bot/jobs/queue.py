@@ -131,6 +131,10 @@ class JobQueue(Placeholders):
             row = session.get(Generation, job_id)
             return job_of(row) if row is not None else None
 
+    def held(self, job_id: int, owner: str) -> Job | None:
+        """The job as it is now, if `owner` still holds its lease (a read: nothing renewed)."""
+        return self._first(select(Generation).where(Generation.id == job_id, *self._owned_by(owner)))
+
     def latest_in_thread(self, channel_id: str, thread_ts: str) -> Job | None:
         """The newest succeeded result in a thread: its root's job, or an edit posted in the thread."""
         return self._first(

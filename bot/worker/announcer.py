@@ -61,16 +61,18 @@ class Announcer:
                 self._queue.end_refresh(job.id, self._owner)
         return shown
 
-    def announce_pending(self, limit: int = 50) -> int:
-        """Post the placeholders whose channel can take a message now; returns how many were posted."""
-        posted = 0
+    def announce_pending(self, limit: int = 50, *, posted: Callable[[], None] = lambda: None) -> int:
+        """Post the placeholders whose channel can take a message now, calling `posted` after each one;
+        returns how many were posted."""
+        count = 0
         for job in self._queue.pending_messages(CLAIM_STALE, limit):
             if not self._slack.pacing.ready(job.origin.channel_id):
                 continue
             with job_context(job.id):
                 if self._queue.claim_message(job.id, self._owner, CLAIM_STALE) and self._announce(job):
-                    posted += 1
-        return posted
+                    count += 1
+                    posted()
+        return count
 
     def _announce(self, job: Job) -> bool:
         position = self._queue.position(job.id)

@@ -44,7 +44,7 @@ class WorkerPool:
         self._concurrency = concurrency
         self._lease = timedelta(seconds=lease_s)
         self._poll_s = poll_s
-        self._wake = threading.Event()
+        self._doorbell = Doorbell(concurrency)
         self._announce = threading.Event()
         self._stopped = threading.Event()  # the heartbeat outlives the workers' last jobs
         self._in_flight: set[int] = set()
@@ -67,9 +67,11 @@ class WorkerPool:
         self._threads.append(thread)
 
     def wake(self) -> None:
-        """A job was just queued: post its placeholder and look for work now, not at the next poll."""
+        """A job was just queued: post its placeholder now, not at the next poll. A worker looks for it
+        once the announcer's pass is done (a job with a message runs only when the message is up)."""
         self._announce.set()
-        self._wake.set()
+        if self._announcer is None:
+            self._doorbell.ring()
 
     def alive(self) -> bool:
         heartbeat_fresh = time.monotonic() - self._last_heartbeat < 3 * self._lease.total_seconds()
@@ -83,7 +85,7 @@ class WorkerPool:
     def stop(self, grace_s: float) -> None:
         """Stop claiming, let running jobs finish within `grace_s`, then hand the rest back to the queue."""
         self._stopping.set()
-        self._wake.set()
+        self._doorbell.ring_all()
         self._announce.set()
         deadline = time.monotonic() + grace_s
         for thread in self._threads:
@@ -105,9 +107,9 @@ class WorkerPool:
                 self._stopping.wait(self._poll_s * 4)
                 continue
             if job is None:
-                self._wake.wait(self._poll_s)
-                self._wake.clear()
+                self._doorbell.wait(self._poll_s)
                 continue
+            self._doorbell.ring()  # there may be more: the next idle worker looks
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -123,18 +125,18 @@ class WorkerPool:
     def _announce_loop(self) -> None:
         assert self._announcer is not None
         while not self._stopping.is_set():
+            posted = moved = 0
             try:
-                posted = self._announcer.announce_pending()
+                # Each job can run as soon as its message is up, not after the whole pass.
+                posted = self._announcer.announce_pending(posted=self._doorbell.ring)
             except Exception:
                 log.exception("could not post placeholders; trying again shortly")
-                posted = 0
-            if posted:
-                self._wake.set()  # their jobs can run now
             try:
-                if self._announcer.refresh_places():
-                    self._wake.set()  # jobs held back while their place was shown can run now
+                moved = self._announcer.refresh_places()  # jobs held back while their place was shown
             except Exception:
                 log.exception("could not show places in line; trying again shortly")
+            if moved or not posted:  # and jobs that need no message (after a post, the woken worker rings)
+                self._doorbell.ring()
             self._announce.wait(self._poll_s)
             self._announce.clear()
 
@@ -146,3 +148,36 @@ class WorkerPool:
                 self._last_heartbeat = time.monotonic()
             except Exception:
                 log.exception("could not renew leases; jobs may be taken over by other workers")
+
+
+class Doorbell:
+    """Wakes idle workers one at a time. A ring wakes one; a worker that finds a job rings again for the
+    next, so a burst fans out as fast as jobs are claimed. Waking every idle worker at once made them
+    all read and try to claim the same row, contending for the GIL and SQLite's lock: about 8 ms
+    between a job's message going up and its drawing starting (BENCHMARKS.md, overhead per image).
+    Rings that find no one waiting are kept (up to one per worker), so none is lost in between a
+    worker's look at the queue and its wait."""
+
+    def __init__(self, workers: int) -> None:
+        self._ready = threading.Condition()
+        self._rings = 0
+        self._most = max(1, workers)
+
+    def ring(self) -> None:
+        with self._ready:
+            self._rings = min(self._rings + 1, self._most)
+            self._ready.notify()
+
+    def ring_all(self) -> None:
+        with self._ready:
+            self._rings = self._most
+            self._ready.notify_all()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Until a ring (True) or `timeout_s` (False: the poll, for jobs that come due by the clock)."""
+        with self._ready:
+            if not self._rings:
+                self._ready.wait(timeout_s)
+            rung = self._rings > 0
+            self._rings = max(0, self._rings - 1)
+            return rung

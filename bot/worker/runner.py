@@ -71,7 +71,6 @@ class JobRunner:
         settings: RunnerSettings = RunnerSettings(),
         clock: Clock = utc_now,
         stopping: threading.Event | None = None,
-        lease: timedelta = timedelta(seconds=30),
     ) -> None:
         if not generators:
             raise ValueError("at least one generator is needed")
@@ -87,7 +86,6 @@ class JobRunner:
         self._settings = settings
         self._clock = clock
         self._stopping = stopping or threading.Event()
-        self._lease = lease
         # Threads for the Slack updates sent beside a drawing (`Beside`), one per drawing at most
         # (WORKER_CONCURRENCY is at most 64); started only as updates overlap.
         self._helpers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="beside")
@@ -242,11 +240,13 @@ class JobRunner:
         return timer
 
     def _upload_and_deliver(self, job: Job, place: Place | None, result: ImageResult) -> None:
-        if not self._still_mine(job):
+        # A worker stalled past its lease must not post what the job's new owner will post too.
+        if (fresh := self._queue.held(job.id, self._owner)) is None:
+            log.warning("lost the job's lease while drawing; its new owner will post it")
             return
         # The images are recorded as the attempt's, to be cleaned if it dies, before they are shared: a
         # worker killed between the share and `record_files` must not leave a second copy in the thread.
-        pending = self._partials(job)
+        pending = _unshown(fresh)
         reserved = lambda ids: self._record_pending(job, [*pending, *ids])  # noqa: E731
         try:
             place = self._messages.ensure(job, results.Drawing()) if place is None else place
@@ -307,18 +307,9 @@ class JobRunner:
                 final=True,
             )
 
-    def _still_mine(self, job: Job) -> bool:
-        """Whether this worker still holds the job's lease; a worker that lost it (stalled past the lease)
-        must not post what the job's new owner will post too."""
-        if self._queue.renew(self._owner, [job.id], self._lease) == 1:
-            return True
-        log.warning("lost the job's lease while drawing; its new owner will post it")
-        return False
-
     def _partials(self, job: Job) -> tuple[str, ...]:
-        """Files this job's attempts shared that its result does not show (previews, orphans)."""
         fresh = self._queue.get(job.id)
-        return tuple(f for f in fresh.partial_file_ids if f not in fresh.file_ids) if fresh is not None else ()
+        return _unshown(fresh) if fresh is not None else ()
 
     def _record_pending(self, job: Job, file_ids: list[str]) -> None:
         if not self._queue.record_partials(job.id, self._owner, file_ids):
@@ -390,3 +381,8 @@ class JobRunner:
             outcome = outcomes.hashed(outcome, job.request.prompt)
         if not self._queue.finish(job.id, self._owner, outcome):
             log.warning("lease lost before finishing as %s; another worker owns the job now", outcome.status)
+
+
+def _unshown(job: Job) -> tuple[str, ...]:
+    """Files the job's attempts shared that its result does not show (previews, orphans)."""
+    return tuple(f for f in job.partial_file_ids if f not in job.file_ids)
