@@ -127,7 +127,8 @@ class JobRunner:
             failed = results.Failed(outcomes.SOURCE_FAILURES[unusable.problem])
             self._fail(job, failed, f"source_{unusable.problem}", unusable.detail)
             return
-        self._clean_partials(job)  # previews of an attempt that died with its worker
+        if _unshown(job):  # previews of an attempt that died with its worker (the row as just claimed)
+            self._clean_partials(job)
         result = self._turn_and_draw(job, place, inputs)
         if result is None:
             self._queue.release(self._owner, [job.id])  # shutting down: another worker takes it
