@@ -41,6 +41,7 @@ from bot.settings import Settings
 from bot.slack.bodies import patch_bolt
 from bot.slack.gateway import SlackGateway
 from bot.slack.pacing import ChannelPacing, retry_handlers
+from bot.slack.web_client import PooledWebClient
 from bot.store.clock import Clock, utc_now
 from bot.store.database import create_database_engine
 from bot.store.usage import UsageReader
@@ -98,16 +99,18 @@ def build_components(
 ) -> Components:
     """`clock`, `monotonic` and `sleep` are the seams tests move time through."""
     engine = create_database_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
-    slack = WebClient(
+    # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
+    # One pool for the Web API calls and the file transfers: about two connections per thread that calls.
+    http = httpx.Client(
+        trust_env=False, verify=tls_context(), limits=httpx.Limits(max_connections=settings.worker_concurrency * 2 + 16)
+    )
+    slack = PooledWebClient(
+        http=http,
         ssl=tls_context(),
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=30,
         retry_handlers=retry_handlers(sleep),
-    )
-    # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
-    http = httpx.Client(
-        trust_env=False, verify=tls_context(), limits=httpx.Limits(max_connections=settings.worker_concurrency * 2 + 4)
     )
     gateway = SlackGateway(
         slack,
