@@ -19,7 +19,9 @@ __all__ = ["LoopbackServer", "Request", "Response"]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    # HTTP/1.1 keeps connections alive as Slack's and Azure's servers do; clients reuse them.
+    # HTTP/1.1, as Slack's and Azure's servers speak (chunked streams). Unlike them, werkzeug's development
+    # server closes every connection after its answer: it drains the socket after each request, which a
+    # kept-alive client's next request would stall (docs/architecture.md, "Development tools").
     protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
