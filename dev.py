@@ -50,14 +50,22 @@ def ensure_environment() -> None:
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> int:
+    child = subprocess.Popen(command, cwd=ROOT, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
     # Ctrl-C reaches the child from the terminal, and the child stops in its own time (the bot drains its
-    # jobs, the playground removes its temporary files). Left to KeyboardInterrupt, subprocess.run would
-    # kill it 0.25 s later. A do-nothing handler, not SIG_IGN, which the child would inherit.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    # jobs, the playground removes its temporary files): here a do-nothing handler, not SIG_IGN, which the
+    # child would inherit. SIGTERM (a process manager, `kill`) and SIGHUP (the terminal closed) reach only
+    # this process: passed on, or the playground and its bot would live on, holding their ports.
+    handlers = {signal.SIGINT: lambda signum, frame: None, signal.SIGTERM: forward, signal.SIGHUP: forward}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
-        return subprocess.run(command, cwd=ROOT, env=env).returncode
+        return child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str]) -> int:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import tomllib
+from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -89,3 +96,25 @@ def test_the_product_package_ships_without_the_devkit() -> None:
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert setuptools["packages"]["find"]["include"] == ["bot*"]
     assert not any("devkit" in str(v) or "playground" in str(v) for v in setuptools["package-data"]["bot"])
+
+
+def test_dev_py_passes_sigterm_on_to_what_it_runs(tmp_path: Path) -> None:
+    # `kill <dev.py>` must stop the playground and its bot too, not leave them holding their ports.
+    pid_file = tmp_path / "pid"
+    child = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(60)"
+    runner = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import dev; "
+        f"sys.exit(dev.run(sys.executable, '-c', {child!r}, {str(pid_file)!r}))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", runner])
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():  # polled: there is nothing to wait on
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)  # dev.py returns once what it ran has stopped
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
+    finally:
+        process.kill()
