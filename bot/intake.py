@@ -14,7 +14,7 @@ from bot.jobs.queue import Enqueued, JobQueue
 from bot.jobs.writer import JobCommitter
 from bot.request import ParsedRequest
 from bot.store.spec import JobSpec, MessageState, Origin
-from bot.usage.limits import LimitReached, Limits
+from bot.usage.limits import Admissions, LimitReached, Limits
 
 ACK_WAIT_S = 2.0  # a commit slower than this is answered "not accepted" while Slack still listens
 
@@ -33,24 +33,30 @@ class Intake:
         self._committer = committer
         self.queue = queue
         self.deployments = deployments
-        self.limits = limits
+        # What this process let through and has not committed yet counts towards the limits too.
+        self._admissions = Admissions(limits) if limits is not None and limits.settings.any else None
         self._prices = prices or PriceTable()
         self._progress_in_channel = progress_in_channel
 
     @property
     def checks_limits(self) -> bool:
-        """Whether `prepare` reads the database (then it belongs off the event loop)."""
-        return self.limits is not None and self.limits.settings.any
+        """Whether `prepare` reads the database (then it belongs off the event loop), and the commit must be
+        reported to `settled`."""
+        return self._admissions is not None
 
     def deployment_for(self, parsed: ParsedRequest) -> Deployment:
         return self.deployments.get_or_default(parsed.deployment)
 
     def prepare(self, parsed: ParsedRequest, origin: Origin) -> JobSpec:
-        """The job to commit; raises `LimitReached` when a configured limit refuses it."""
+        """The job to commit; raises `LimitReached` when a configured limit refuses it. With limits, the job
+        counts towards them until `settled(spec)` (after its commit, whether it committed or not)."""
         deployment = self.deployment_for(parsed)
         request = parsed.request
-        if self.limits is not None:
-            blocked = self.limits.check(
+        state = MessageState.PENDING if self._progress_in_channel else MessageState.PRIVATE
+        spec = JobSpec(request, origin, deployment.name, deployment.model, state)
+        if self._admissions is not None:
+            blocked = self._admissions.admit(
+                spec,
                 team_id=origin.team_id,
                 user_id=origin.user_id,
                 channel_id=origin.channel_id,
@@ -61,11 +67,18 @@ class Intake:
             )
             if blocked is not None:
                 raise LimitReached(blocked)
-        state = MessageState.PENDING if self._progress_in_channel else MessageState.PRIVATE
-        return JobSpec(request, origin, deployment.name, deployment.model, state)
+        return spec
 
     def submit(self, spec: JobSpec) -> Future[Enqueued]:
-        return self._committer.submit(spec)  # the committer wakes the workers once per commit
+        future = self._committer.submit(spec)  # the committer wakes the workers once per commit
+        if self._admissions is not None:
+            future.add_done_callback(lambda _: self.settled(spec))
+        return future
+
+    def settled(self, spec: JobSpec) -> None:
+        """The job's commit has ended: the database counts it now, if it was committed."""
+        if self._admissions is not None:
+            self._admissions.settle(spec)
 
     def accept(self, parsed: ParsedRequest, origin: Origin) -> Enqueued:
         """Prepare and commit, waiting for the commit (Bolt listeners, which answer synchronously)."""

@@ -209,28 +209,7 @@ class Bot:
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, query: str = ""
     ) -> tuple[int, dict[str, str], bytes]:
-        raw = {k.lower(): v for k, v in (headers or {}).items()}
-        raw.setdefault("content-length", str(len(body)))
-        scope = {
-            "type": "http",
-            "method": method,
-            "path": path,
-            "query_string": query.encode(),
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw.items()],
-        }
-        incoming = [{"type": "http.request", "body": body, "more_body": False}]
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-        async def send(message: Any) -> None:
-            sent.append(dict(message))
-
-        self._loop.run_until_complete(self.front(scope, receive, send))
-        start = sent[0]
-        answer_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
-        return int(start["status"]), answer_headers, b"".join(m.get("body", b"") for m in sent[1:])
+        return self._loop.run_until_complete(asgi_call(self.front, method, path, body, headers, query))
 
     def command(self, text: str, *, user_id: str = USER, channel_id: str = CHANNEL, **extra: Any) -> SentRequest:
         return self.slack.send_command(self.url, text, user_id=user_id, channel_id=channel_id, **extra)
@@ -265,3 +244,36 @@ class Bot:
             found.append(job)
             job_id += 1
         return found
+
+
+async def asgi_call(
+    app: SlackFront,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request through an ASGI front, as uvicorn would hand it over: (status, headers, body)."""
+    raw = {k.lower(): v for k, v in (headers or {}).items()}
+    raw.setdefault("content-length", str(len(body)))
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw.items()],
+    }
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    await app(scope, receive, send)
+    start = sent[0]
+    answer_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
+    return int(start["status"]), answer_headers, b"".join(m.get("body", b"") for m in sent[1:])

@@ -166,7 +166,10 @@ class SlackFront:
             if self._committer is None:
                 enqueued = await asyncio.wait_for(asyncio.wrap_future(intake.submit(decision.spec)), ACK_WAIT_S)
             else:
-                enqueued = await _within(self._committer.submit_async(decision.spec), ACK_WAIT_S)
+                committed = self._committer.submit_async(decision.spec)
+                if intake.checks_limits:  # the limits count it from the database from now on
+                    committed.add_done_callback(lambda _: intake.settled(decision.spec))
+                enqueued = await _within(committed, ACK_WAIT_S)
         except Exception:
             log.exception("could not queue a request from %s", command.get("user_id"))
             return private(notes.not_accepted())

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal
 
 from slack_bolt import BoltRequest
 
-from bot.store.spec import MessageState, OriginKind, Status
+from bot.jobs.queue import Enqueued, JobQueue
+from bot.slack.bodies import RequestCheck
+from bot.store.spec import JobSpec, MessageState, OriginKind, Status
+from bot.web.front import SlackFront
 from devkit.slack import SlackEmulator
 from tests.conftest import CHANNEL, USER
-from tests.harness import Bot
+from tests.harness import Bot, SyncExecutor, asgi_call
 from tests.inprocess.conftest import MakeBot
 
 
@@ -67,6 +72,59 @@ def test_the_daily_limit_refuses_before_anything_is_queued(make_bot: MakeBot) ->
     assert "daily image limit" in refused["text"]
     assert "Nothing was queued" in refused["text"]
     assert len(bot.jobs()) == 1
+
+
+class HeldCommits:
+    """The group-commit writer's way in from the event loop, holding every commit until `commit()`."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self._queue = queue
+        self.held: list[tuple[JobSpec, asyncio.Future[Enqueued]]] = []
+
+    def submit_async(self, spec: JobSpec) -> asyncio.Future[Enqueued]:
+        future: asyncio.Future[Enqueued] = asyncio.get_running_loop().create_future()
+        self.held.append((spec, future))
+        return future
+
+    def commit(self) -> None:
+        for spec, future in self.held:
+            future.set_result(self._queue.enqueue(spec))
+        self.held.clear()
+
+
+def test_commands_arriving_together_cannot_all_pass_a_limit(make_bot: MakeBot, slack: SlackEmulator) -> None:
+    # The second command is decided while the first one's row waits for the writer's commit: the database
+    # cannot show it yet, the limit still must.
+    bot = make_bot(limit_images_per_user_per_day=1)
+    commits = HeldCommits(bot.queue)
+    front = SlackFront(
+        health=lambda: (True, {}),
+        executor=SyncExecutor(),
+        bolt=bot.app,
+        check=RequestCheck(bot.settings.slack_signing_secret),
+        imagine=bot.imagine,
+        intake=bot.intake,
+        committer=commits,
+    )
+    signed: list[tuple[bytes, dict[str, str]]] = []
+    slack.route(bot.url, lambda body, headers: (signed.append((body, headers)), (200, {}, b"{}"))[1])
+    slack.send_command(bot.url, "a fox", user_id=USER, channel_id=CHANNEL)
+    slack.send_command(bot.url, "another fox", user_id=USER, channel_id=CHANNEL)
+
+    async def together() -> tuple[bytes, bytes]:
+        first = asyncio.ensure_future(asgi_call(front, "POST", "/slack/events", *signed[0]))
+        while not commits.held:  # the first command is accepted and waits for its commit
+            await asyncio.sleep(0)
+        _, _, second = await asgi_call(front, "POST", "/slack/events", *signed[1])
+        commits.commit()
+        return (await first)[2], second
+
+    first, second = asyncio.run(together())
+    assert json.loads(first)["text"].startswith(":art: Job 1")
+    assert "daily image limit" in json.loads(second)["text"]
+    assert len(bot.jobs()) == 1
+    slack.route(bot.url, bot.deliver)
+    assert "daily image limit" in bot.command("a third fox").json()["text"]  # now counted from the database
 
 
 def test_the_monthly_budget_counts_the_estimate_of_the_new_request(make_bot: MakeBot) -> None:

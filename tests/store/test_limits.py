@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from bot.store.spec import Status
 from bot.store.usage import UsageReader
-from bot.usage.limits import Blocked, LimitKind, LimitReached, Limits, LimitSettings
+from bot.usage.limits import Admissions, Blocked, LimitKind, LimitReached, Limits, LimitSettings
 from tests.conftest import FrozenClock
 from tests.store.conftest import row, seed
 
@@ -127,3 +127,59 @@ def test_limit_reached_carries_the_refusal() -> None:
     error = LimitReached(blocked)
     assert error.blocked is blocked
     assert str(error) == "in_flight"
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admit(admissions: Admissions, request: object, **asked: object) -> Blocked | None:
+    values: dict[str, object] = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "images": 1}
+    return admissions.admit(request, **{**values, "estimated_cost": None, **asked})  # type: ignore[arg-type]
+
+
+def test_requests_let_through_count_until_their_commit_ends(engine: Engine, clock: FrozenClock) -> None:
+    # Two requests from one user, the first not committed yet: the database shows neither.
+    limits = Limits(UsageReader(engine), LimitSettings(images_per_user_per_day=2), clock=clock)
+    admissions = Admissions(limits)
+    first, second, third = object(), object(), object()
+    assert admit(admissions, first) is None
+    assert admit(admissions, second, images=2) == Blocked(LimitKind.DAILY_IMAGES, 1, 2, resets_at=TOMORROW)
+    assert admit(admissions, third, user_id="U2", images=2) is None  # another person's figures
+    admissions.settle(first)  # its commit failed: nothing in the table, nothing pending
+    assert admit(admissions, second, images=2) is None
+
+
+def test_a_committed_request_is_counted_once(engine: Engine, clock: FrozenClock) -> None:
+    limits = Limits(UsageReader(engine), LimitSettings(jobs_in_flight_per_user=2), clock=clock)
+    admissions = Admissions(limits)
+    first = object()
+    assert admit(admissions, first) is None
+    seed(engine, [row(NOW, status=Status.QUEUED)])  # the first request's row, committed
+    admissions.settle(first)
+    assert admit(admissions, object()) is None  # 1 in flight, not 2
+    assert admit(admissions, object()) == Blocked(LimitKind.IN_FLIGHT, 2, 2)
+
+
+def test_the_budget_counts_the_workspaces_pending_estimates(engine: Engine, clock: FrozenClock) -> None:
+    limits = Limits(UsageReader(engine), LimitSettings(monthly_budget_usd=Decimal("1.00")), clock=clock)
+    admissions = Admissions(limits)
+    assert admit(admissions, object(), user_id="U1", estimated_cost=Decimal("0.60")) is None
+    blocked = admit(admissions, object(), user_id="U2", estimated_cost=Decimal("0.60"))
+    spent = Decimal("0.60")  # another person's, of the same workspace, not committed yet
+    assert blocked == Blocked(LimitKind.MONTHLY_BUDGET, spent=spent, budget=Decimal("1.00"), resets_at=NEXT_MONTH)
+    assert admit(admissions, object(), team_id="T2", estimated_cost=Decimal("0.60")) is None
+
+
+def test_a_request_never_submitted_stops_counting_after_a_minute(engine: Engine, clock: FrozenClock) -> None:
+    monotonic = Monotonic()
+    limits = Limits(UsageReader(engine), LimitSettings(jobs_in_flight_per_user=1), clock=clock)
+    admissions = Admissions(limits, monotonic=monotonic, expire_s=60)
+    assert admit(admissions, object()) is None
+    assert admit(admissions, object()) == Blocked(LimitKind.IN_FLIGHT, 1, 1)
+    monotonic.now = 61.0
+    assert admit(admissions, object()) is None
