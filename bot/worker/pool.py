@@ -153,8 +153,8 @@ class WorkerPool:
 class Doorbell:
     """Wakes idle workers one at a time. A ring wakes one; a worker that finds a job rings again for the
     next, so a burst fans out as fast as jobs are claimed. Waking every idle worker at once made them
-    all read and try to claim the same row, contending for the GIL and SQLite's lock: about 8 ms
-    between a job's message going up and its drawing starting (BENCHMARKS.md, overhead per image).
+    all read and try to claim the same row, contending for the GIL and SQLite's lock: traced, 15 ms from
+    a job's message going up to its drawing starting, 7.7 ms with this (BENCHMARKS.md, overhead per image).
     Rings that find no one waiting are kept (up to one per worker), so none is lost in between a
     worker's look at the queue and its wait."""
 
