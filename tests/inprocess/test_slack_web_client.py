@@ -162,7 +162,11 @@ def test_a_proxy_keeps_slack_sdks_own_transport() -> None:
         port = closed.getsockname()[1]
     with httpx.Client(transport=httpx.MockTransport(refuse)) as http:
         client = PooledWebClient(
-            http=http, token="xoxb-test", base_url="http://slack.invalid/api/", proxy=f"http://127.0.0.1:{port}"
+            http=http,
+            token="xoxb-test",
+            base_url="http://slack.invalid/api/",
+            proxy=f"http://127.0.0.1:{port}",
+            retry_handlers=[],  # slack_sdk's default would try again after a real half-second sleep
         )
         with pytest.raises(urllib.error.URLError):  # urllib, through the (dead) proxy
             client.auth_test()
