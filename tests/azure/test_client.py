@@ -3,6 +3,7 @@ of each answer, and how every refusal is classified (and so whether it is retrie
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 
@@ -191,6 +192,60 @@ def test_a_stream_that_breaks_is_retryable(azure: AzureEmulator, http: httpx2.Cl
     with pytest.raises(ServiceUnavailable) as broken:
         images(azure, http).generate(request(), on_partial=lambda _: None)
     assert broken.value.retryable
+
+
+def _streamed(*pieces: bytes | Exception) -> httpx2.Client:
+    """A client whose every call is answered 200 with an event stream of `pieces`; an exception among them
+    is raised at that point of the read, as a stalled or dropped connection would."""
+
+    def body() -> Iterator[bytes]:
+        for piece in pieces:
+            if isinstance(piece, Exception):
+                raise piece
+            yield piece
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+    return httpx2.Client(transport=httpx2.MockTransport(answer))
+
+
+_PARTIAL = b'event: image_generation.partial_image\ndata: {"type": "image_generation.partial_image", '
+_PARTIAL += b'"partial_image_index": 0, "b64_json": "' + base64.b64encode(png(8, 8)) + b'"}\n\n'
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (httpx2.ReadTimeout("stalled"), "timeout"),
+        (httpx2.RemoteProtocolError("peer closed connection"), "connection_error"),
+    ],
+    ids=["stalled", "dropped"],
+)
+def test_a_stream_that_stalls_or_drops_after_a_preview_is_retryable(failure: Exception, code: str) -> None:
+    previews: list[PartialImage] = []
+    with _streamed(_PARTIAL, failure) as http:
+        gpt_image_2 = AzureImages(
+            openai_client("http://azure.test", SecretStr("k"), http, 30), Deployment("gpt-image-2", "gpt-image-2")
+        )
+        with pytest.raises(ServiceUnavailable) as broken:
+            gpt_image_2.generate(request(), on_partial=previews.append)
+    assert (broken.value.code, broken.value.retryable, len(previews)) == (code, True, 1)
+
+
+def test_an_error_event_and_done_end_a_stream_as_the_sdk_would() -> None:
+    refusal = b'{"error": {"code": "moderation_blocked", "message": "Generated image was filtered"}}'
+    error = b"event: error\ndata: " + refusal + b"\n\n"
+    with _streamed(_PARTIAL, error) as http:
+        client = openai_client("http://azure.test", SecretStr("k"), http, 30)
+        with pytest.raises(ContentRejected) as refused:
+            AzureImages(client, Deployment("gpt-image-2", "gpt-image-2")).generate(request(), on_partial=lambda _: None)
+    assert refused.value.stage == "output"
+    with _streamed(_PARTIAL, b"data: [DONE]\n\n") as http:
+        client = openai_client("http://azure.test", SecretStr("k"), http, 30)
+        with pytest.raises(ServiceUnavailable) as ended:
+            AzureImages(client, Deployment("gpt-image-2", "gpt-image-2")).generate(request(), on_partial=lambda _: None)
+    assert ended.value.code == "stream_ended"
 
 
 def test_a_retired_deployment_costs_one_call(azure: AzureEmulator, http: httpx2.Client) -> None:
