@@ -57,7 +57,16 @@ def pooled(emulator: SlackEmulator, http: httpx.Client, method: str = "", **kwar
     return PooledWebClient(http=http, token=token, base_url=emulator.api_url, **kwargs)
 
 
-@pytest.mark.parametrize(("method", "error"), DOCUMENTED, ids=[f"{m}:{e}" for m, e in DOCUMENTED])
+# Each method's first documented error (an HTTP 200 with ok=false) and every 429: the transport's paths
+# are the status and the body, not the code, and the whole list through both clients cost 4 s of the suite.
+SAMPLED = [
+    (method, error)
+    for index, (method, error) in enumerate(DOCUMENTED)
+    if error == "ratelimited" or all(m != method or e == "ratelimited" for m, e in DOCUMENTED[:index])
+]
+
+
+@pytest.mark.parametrize(("method", "error"), SAMPLED, ids=[f"{m}:{e}" for m, e in SAMPLED])
 def test_every_documented_error_reads_as_with_slack_sdks_transport(
     full: SlackEmulator,  # noqa: F811  (the imported fixture)
     http: httpx.Client,
