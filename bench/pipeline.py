@@ -69,8 +69,9 @@ class OverheadResult:
 def overhead(workdir: Path, jobs: int, *, azure_latency_s: float, image_bytes: int = MIB) -> OverheadResult:
     """End-to-end minus Azure's latency, one job at a time: nothing queues, so no queue wait is in it.
 
-    It includes the ack, the placeholder the announcer posts, reading the streamed Azure answer (two
-    partial images while Azure draws, then the final one, base64 in server-sent events), sharing a
+    It includes the ack, the idle worker taking the job and posting its message (beside the Azure call),
+    reading the streamed Azure answer (two partial images while Azure draws, then the final one, base64
+    in server-sent events), sharing a
     preview and then the image, the message updates, and every database write; and the waits of the
     bot's per-channel pacing between its own posts (Slack's 1 message a second). Previews shared while
     Azure draws cost the figure nothing unless they hold the final image back."""

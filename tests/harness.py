@@ -232,6 +232,13 @@ class Bot:
                 return ran
         raise AssertionError(f"more than {limit} jobs ran: a job requeues itself?")
 
+    def take(self) -> Job | None:
+        """What an idle worker does as a job comes in: claim it with its message still to post, and run it."""
+        job = self.queue.claim(OWNER, _LEASE, post_message=True)
+        if job is not None:
+            self.runner.run(job)
+        return job
+
     def job(self, job_id: int) -> Job:
         found = self.queue.get(job_id)
         assert found is not None, f"no job {job_id}"

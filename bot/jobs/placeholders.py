@@ -28,15 +28,17 @@ class Placeholders:
         raise NotImplementedError  # JobQueue's
 
     def pending_messages(self, stale_after: timedelta, limit: int = 50) -> list[Job]:
-        """Jobs whose placeholder is still to post (or whose poster died while posting), oldest first."""
+        """Queued jobs whose placeholder is still to post (or whose poster died while posting), oldest first.
+        (A running job's message is its worker's to post: `JobQueue.claim`.)"""
         stale = self._clock() - stale_after
         query = (
             select(Generation)
             .where(
+                Generation.status == Status.QUEUED,
                 or_(
                     Generation.message_state == MessageState.PENDING,
                     and_(Generation.message_state == MessageState.POSTING, Generation.message_claimed_at < stale),
-                )
+                ),
             )
             .order_by(Generation.id)
             .limit(limit)
@@ -53,7 +55,7 @@ class Placeholders:
         )
         return (
             self._update(
-                and_(Generation.id == job_id, or_(pending, abandoned)),
+                and_(Generation.id == job_id, Generation.status == Status.QUEUED, or_(pending, abandoned)),
                 message_state=MessageState.POSTING,
                 message_owner=owner,
                 message_claimed_at=now,

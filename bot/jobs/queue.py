@@ -5,10 +5,13 @@
   one job.
 - `claim` is atomic: `FOR UPDATE SKIP LOCKED` on PostgreSQL (many workers, no contention); on SQLite the
   single UPDATE runs under the database's one write lock. It takes the next due queued job whose
-  message is in place, or a running job whose lease ran out because its worker died.
+  message is in place, or a running job whose lease ran out because its worker died; with
+  `post_message`, also a queued job whose message nobody has posted yet, together with the right to
+  post it (an idle worker posts the message as "Drawing" beside the call instead of waiting for a
+  "Queued" placeholder first). A running job whose message is `POSTING` is its lease holder's to post.
 - A worker holds a lease it renews; `reschedule`, `record_*` and `finish` only apply while the caller
   still owns the lease, so a worker that lost its job to another cannot overwrite the result.
-- A job's Slack message is posted once: `claim_message` hands it to one process at a time; so is its
+- A job's Slack message is posted once: `claim_message` (or `claim`) hands it to one process at a time; so is its
   place in line brought up to date (`claim_refresh`), and the job waits meanwhile, so the refresh can
   never land after the worker's "drawing".
 """
@@ -34,6 +37,11 @@ from bot.store.tables import Generation
 RESPONSE_URL_USES = 5
 # The message states in which a job may run: its placeholder is up, or it needs none before the end.
 _RUNNABLE = (MessageState.POSTED, MessageState.PRIVATE, MessageState.UNPOSTABLE)
+# A job going back to the queue gives up its message if it never posted it: the placeholder goes up
+# as the job waits (the announcer's), or with its next drawing.
+_UNCLAIMED_MESSAGE = case(
+    (Generation.message_state == MessageState.POSTING, MessageState.PENDING), else_=Generation.message_state
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +167,11 @@ class JobQueue(Placeholders):
             )
             return int(ahead or 0) + 1
 
-    def has_due(self) -> bool:
+    def has_due(self, *, post_message: bool = False) -> bool:
         """Whether `claim` would find something now (a read; it claims nothing)."""
+        due = self._due(self._clock(), post_message=post_message)
         with self._sessions() as session:
-            return session.scalar(select(Generation.id).where(self._due(self._clock())).limit(1)) is not None
+            return session.scalar(select(Generation.id).where(due).limit(1)) is not None
 
     def ping(self) -> None:
         with self._engine.connect() as connection:
@@ -170,24 +179,31 @@ class JobQueue(Placeholders):
 
     # --- working -----------------------------------------------------------------------------
 
-    def _due(self, now: datetime) -> ColumnElement[bool]:
+    def _due(self, now: datetime, *, post_message: bool) -> ColumnElement[bool]:
         refresh_abandoned = and_(
             Generation.message_state == MessageState.REFRESHING, Generation.message_claimed_at < now - REFRESH_STALE
         )
+        runnable = or_(Generation.message_state.in_(_RUNNABLE), refresh_abandoned)
+        if post_message:
+            runnable = or_(runnable, Generation.message_state == MessageState.PENDING)
         return or_(
-            and_(
-                Generation.status == Status.QUEUED,
-                Generation.not_before <= now,
-                or_(Generation.message_state.in_(_RUNNABLE), refresh_abandoned),
-            ),
+            and_(Generation.status == Status.QUEUED, Generation.not_before <= now, runnable),
             and_(Generation.status == Status.RUNNING, Generation.lease_expires_at < now),
         )
 
-    def claim(self, owner: str, lease: timedelta) -> Job | None:
+    def claim(self, owner: str, lease: timedelta, *, post_message: bool = False) -> Job | None:
+        """The next due job, running under `owner`'s lease; None if there is none.
+
+        With `post_message` the claimant also takes queued jobs whose message is not posted yet, and then
+        posts it (the message comes back `POSTING`). A job taken over from a dead worker whose message was
+        `POSTING` (it died before the post was recorded) passes that right on to the new owner as well.
+        """
         now = self._clock()
-        candidate = select(Generation.id).where(self._due(now)).order_by(Generation.not_before, Generation.id).limit(1)
+        due = self._due(now, post_message=post_message)
+        candidate = select(Generation.id).where(due).order_by(Generation.not_before, Generation.id).limit(1)
         if self._skip_locked:
             candidate = candidate.with_for_update(skip_locked=True)
+        to_post = Generation.message_state.in_((MessageState.PENDING, MessageState.POSTING))
         statement = (
             update(Generation)
             .where(Generation.id == candidate.scalar_subquery())
@@ -199,8 +215,11 @@ class JobQueue(Placeholders):
                 started_at=func.coalesce(Generation.started_at, now),
                 message_state=case(
                     (Generation.message_state == MessageState.REFRESHING, MessageState.POSTED),
+                    (to_post, MessageState.POSTING),
                     else_=Generation.message_state,
                 ),
+                message_owner=case((to_post, owner), else_=Generation.message_owner),
+                message_claimed_at=case((to_post, now), else_=Generation.message_claimed_at),
             )
             .returning(Generation)
         )
@@ -227,6 +246,7 @@ class JobQueue(Placeholders):
             lease_expires_at=None,
             error_code=error_code,
             error_detail=detail,
+            message_state=_UNCLAIMED_MESSAGE,
         )
 
     def release(self, owner: str, job_ids: Iterable[int] | None = None) -> int:
@@ -235,7 +255,12 @@ class JobQueue(Placeholders):
         if job_ids is not None:
             condition = and_(condition, Generation.id.in_(list(job_ids)))
         return self._update(
-            condition, status=Status.QUEUED, not_before=self._clock(), lease_owner=None, lease_expires_at=None
+            condition,
+            status=Status.QUEUED,
+            not_before=self._clock(),
+            lease_owner=None,
+            lease_expires_at=None,
+            message_state=_UNCLAIMED_MESSAGE,
         )
 
     def record_partials(self, job_id: int, owner: str, file_ids: Sequence[str]) -> bool:

@@ -4,6 +4,7 @@ place in line kept up to date while it waits.
 Slack takes about one message per second per channel, so a burst in one channel is posted as fast as
 that allows while other channels go on (a channel whose turn has not come is skipped for now). One
 process posts each placeholder (`JobQueue.claim_message`); a job runs only once its placeholder is up.
+A job that finds a worker idle gets none: that worker posts its message, saying "Drawing", itself.
 
 Places in line are refreshed for the first few jobs only, and at most every few seconds per process:
 `chat.update` shares one rate limit per workspace (Tier 3: about 50 a minute)

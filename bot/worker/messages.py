@@ -67,6 +67,22 @@ class Messages:
         elif isinstance(state, results.Drawing) and job.attempts == 1:
             self.tell(job, notes.generating(job.id, job.request.prompt), final=False)
 
+    def start_drawing(self, job: Job, place: Place | None) -> Place | None:
+        """The message says "Drawing"; if this worker is to post it (`JobQueue.claim`), it is posted so."""
+        if place is None and to_post(job):
+            return self.open(job, results.Drawing())
+        self.progress(job, place, results.Drawing())
+        return place
+
+    def open(self, job: Job, state: results.State) -> Place | None:
+        """Post the message this worker claimed with its job; None (logged) if Slack takes it nowhere now:
+        the result posts it then (`ensure`)."""
+        try:
+            return self.ensure(job, state)
+        except SlackRefused as refused:
+            log.warning("could not post its message yet (%s); the result will be", refused.code)
+            return None
+
     def parent_link(self, job: Job) -> str | None:
         """A link to what an edit started from: someone's message, or the parent job's."""
         if job.origin.source_message:
@@ -166,3 +182,8 @@ class Messages:
         self._slack.tell(
             response_url=url, channel_id=job.origin.channel_id, user_id=job.origin.user_id, message=message
         )
+
+
+def to_post(job: Job) -> bool:
+    """Whether the worker that claimed this job is to post its message (a running job's `POSTING`)."""
+    return job.message_state is MessageState.POSTING

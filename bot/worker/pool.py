@@ -1,5 +1,6 @@
-"""The worker process's threads: `concurrency` runners draining the queue, one announcer posting
-placeholders, and one heartbeat renewing the leases of running jobs."""
+"""The worker process's threads: `concurrency` runners draining the queue (an idle one takes a new job
+as it comes, message and all), one announcer posting the placeholders of jobs that wait, and one
+heartbeat renewing the leases of running jobs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 from bot.jobs.queue import JobQueue
 from bot.store.spec import Job
 from bot.worker.announcer import Announcer
+from bot.worker.messages import to_post
 from bot.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -67,16 +69,22 @@ class WorkerPool:
         self._threads.append(thread)
 
     def wake(self) -> None:
-        """A job was just queued: post its placeholder now, not at the next poll. A worker looks for it
-        once the announcer's pass is done (a job with a message runs only when the message is up)."""
-        self._announce.set()
+        """A job was just queued. An idle worker takes it at once and posts its message saying "Drawing"
+        beside the call; when every worker is busy, the announcer posts its "Queued" placeholder now, not
+        at the next poll (and a worker that takes a job so hands the rest of a burst on to the announcer)."""
         if self._announcer is None:
             self._doorbell.ring()
+        elif not self._doorbell.ring_idle():
+            self._announce.set()
 
     def alive(self) -> bool:
         heartbeat_fresh = time.monotonic() - self._last_heartbeat < 3 * self._lease.total_seconds()
         threads = [*self._threads, self._heartbeat_thread] if self._threads else []
         return bool(threads) and all(t.is_alive() for t in threads) and heartbeat_fresh
+
+    def idle(self) -> bool:
+        """Whether a worker is waiting for work (the next job that comes is taken at once)."""
+        return self._doorbell.waiting > 0
 
     def in_flight(self) -> set[int]:
         with self._lock:
@@ -98,10 +106,12 @@ class WorkerPool:
         log.info("workers stopped")
 
     def _work(self) -> None:
+        posts = self._announcer is not None  # a job's message is in its channel: posted with the drawing
         while not self._stopping.is_set():
             try:
                 # A read first: when there is nothing to do, an idle worker takes no write lock.
-                job = self._queue.claim(self.owner, self._lease) if self._queue.has_due() else None
+                due = self._queue.has_due(post_message=posts)
+                job = self._queue.claim(self.owner, self._lease, post_message=posts) if due else None
             except Exception:
                 log.exception("could not claim a job; the database may be down")
                 self._stopping.wait(self._poll_s * 4)
@@ -110,6 +120,8 @@ class WorkerPool:
                 self._doorbell.wait(self._poll_s)
                 continue
             self._doorbell.ring()  # there may be more: the next idle worker looks
+            if to_post(job):
+                self._announce.set()  # and the announcer puts up the placeholders of the rest
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -161,12 +173,27 @@ class Doorbell:
     def __init__(self, workers: int) -> None:
         self._ready = threading.Condition()
         self._rings = 0
+        self._waiting = 0
         self._most = max(1, workers)
 
     def ring(self) -> None:
         with self._ready:
             self._rings = min(self._rings + 1, self._most)
             self._ready.notify()
+
+    @property
+    def waiting(self) -> int:
+        with self._ready:
+            return self._waiting
+
+    def ring_idle(self) -> bool:
+        """Ring if a worker is waiting, and say whether one was (False: every worker is busy; nothing rung)."""
+        with self._ready:
+            if self._waiting <= self._rings:
+                return False
+            self._rings += 1
+            self._ready.notify()
+            return True
 
     def ring_all(self) -> None:
         with self._ready:
@@ -177,7 +204,11 @@ class Doorbell:
         """Until a ring (True) or `timeout_s` (False: the poll, for jobs that come due by the clock)."""
         with self._ready:
             if not self._rings:
-                self._ready.wait(timeout_s)
+                self._waiting += 1
+                try:
+                    self._ready.wait(timeout_s)
+                finally:
+                    self._waiting -= 1
             rung = self._rings > 0
             self._rings = max(0, self._rings - 1)
             return rung

@@ -34,7 +34,7 @@ from bot.slack.gateway import FileProblem, FileUnusable, SlackGateway, SlackRefu
 from bot.store.clock import Clock, utc_now
 from bot.store.spec import Job, MessageState, Status
 from bot.worker import outcomes
-from bot.worker.messages import Messages, Place
+from bot.worker.messages import Messages, Place, to_post
 from bot.worker.turns import Beside, wait_for_turn
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class JobRunner:
             return
         if _unshown(job):  # previews of an attempt that died with its worker (the row as just claimed)
             self._clean_partials(job)
-        result = self._turn_and_draw(job, place, inputs)
+        place, result = self._turn_and_draw(job, place, inputs)
         if result is None:
             self._queue.release(self._owner, [job.id])  # shutting down: another worker takes it
             return
@@ -155,37 +155,48 @@ class JobRunner:
 
     def _turn_and_draw(
         self, job: Job, place: Place | None, inputs: list[InputImage]
-    ) -> ImageResult | ImageGenerationError | None:
-        """The quota turn and the drawing; None when the worker is stopping.
+    ) -> tuple[Place | None, ImageResult | ImageGenerationError | None]:
+        """The quota turn and the drawing (None when the worker is stopping), and where the message is now.
 
         "Drawing" goes to Slack beside them (`Beside`), not before: a slow or rate-limited Slack never
-        delays the call. This returns, or raises, only once that update is done, so nothing the job
-        shows afterwards (the result, a retry, a failure) can be covered by it.
+        delays the call. A message this worker is to post (`to_post`: an idle worker took the job as it
+        came) is posted so, saying "Drawing" at once; or first as queued, when the quota's slot is a while
+        off. This returns only once that update is done, so nothing the job shows afterwards (the result,
+        a retry, a failure) can be covered by it.
         """
-        drawing = Beside(self._helpers, job.id)
+        drawing: Beside[Place | None] = Beside(self._helpers, job.id)
+
+        def queued() -> None:
+            nonlocal place
+            if place is None and to_post(job):
+                place = self._messages.open(job, results.Queued(1))  # its slot is the next one
+
+        def announce() -> None:
+            known = place
+            drawing.start(lambda: self._messages.start_drawing(job, known))
+
+        result: ImageResult | ImageGenerationError | None = None
         try:
-            if not wait_for_turn(
-                self._pacer,
-                self._stopping,
-                lambda: drawing.start(lambda: self._messages.progress(job, place, results.Drawing())),
-            ):
-                return None
-            log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
-            try:
-                return self._draw(job, place, inputs, drawing.landed)
-            except ImageGenerationError as error:
-                return error
+            now = lambda: self._clock().timestamp()  # noqa: E731
+            if wait_for_turn(self._pacer, self._stopping, announce, waiting=queued, now=now):
+                log.info("drawing (attempt %d, %s, %s)", job.attempts, job.spec.model, job.request.options_summary())
+                try:
+                    result = self._draw(job, place, inputs, drawing)
+                except ImageGenerationError as error:
+                    result = error
         finally:
-            drawing.wait()
+            shown = drawing.wait()
+        return shown or place, result
 
     def _draw(
-        self, job: Job, place: Place | None, inputs: list[InputImage], announced: Callable[[float], bool]
+        self, job: Job, place: Place | None, inputs: list[InputImage], drawing: Beside[Place | None]
     ) -> ImageResult:
         generator = self._generators.get(job.spec.deployment) or next(iter(self._generators.values()))
+        in_channel = place is not None or to_post(job)
         # Previews for one image at a time: the stream of a single drawing (docs/contracts/azure-openai-images.md §4).
-        wanted = place is not None and self._settings.previews and job.request.n == 1
-        on_partial = self._preview(job, place, announced) if place is not None and wanted else None
-        still = self._still_drawing(job, place)
+        wanted = in_channel and self._settings.previews and job.request.n == 1
+        on_partial = self._preview(job, place, drawing) if wanted else None
+        still = self._still_drawing(job, in_channel)
         try:
             if job.origin.kind.edits:
                 return generator.edit(job.request, inputs, on_partial=on_partial)
@@ -193,14 +204,18 @@ class JobRunner:
         finally:
             still.cancel()
 
-    def _preview(self, job: Job, place: Place, announced: Callable[[float], bool]) -> Callable[[PartialImage], None]:
+    def _preview(self, job: Job, known: Place | None, drawing: Beside[Place | None]) -> Callable[[PartialImage], None]:
         shown: list[str] = []
 
         def show(partial: PartialImage) -> None:
-            if not announced(_PREVIEW_WAITS_S):
+            if not drawing.landed(_PREVIEW_WAITS_S):
                 # The "Drawing" update, still on its way, would cover the preview; waiting longer for a
                 # slow Slack would stall the stream this came from.
                 log.info("preview %d skipped: the message does not say Drawing yet", partial.index)
+                return
+            place = drawing.wait() or known  # landed: no wait
+            if place is None:
+                log.info("preview %d skipped: the job's message could not be posted", partial.index)
                 return
             # Any failure here is logged by the generator and the drawing goes on (a preview never
             # costs the final image).
@@ -228,7 +243,7 @@ class JobRunner:
 
         return show
 
-    def _still_drawing(self, job: Job, place: Place | None) -> threading.Timer:
+    def _still_drawing(self, job: Job, in_channel: bool) -> threading.Timer:
         # Slow models take a minute or more: when progress is private, one "still drawing" note.
         after = self._settings.still_drawing_after_s
         timer = threading.Timer(
@@ -236,7 +251,7 @@ class JobRunner:
             lambda: self._messages.tell(job, notes.still_generating(job.id, job.request.prompt, after), final=False),
         )
         timer.daemon = True
-        if place is None:
+        if not in_channel:
             timer.start()
         return timer
 

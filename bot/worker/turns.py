@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from typing import Generic, TypeVar
 
 from bot.jobs.pacing import Pacer
 from bot.logs import job_context
@@ -18,20 +19,34 @@ log = logging.getLogger(__name__)
 _ANNOUNCE_AHEAD_S = 1.0
 
 
-def wait_for_turn(pacer: Pacer | None, stopping: threading.Event, announce: Callable[[], None]) -> bool:
+def wait_for_turn(
+    pacer: Pacer | None,
+    stopping: threading.Event,
+    announce: Callable[[], None],
+    *,
+    waiting: Callable[[], None] = lambda: None,
+    now: Callable[[], float] = time.time,
+) -> bool:
     """A slot within Azure's quota, shared by every process; False if the worker is stopping.
 
     `announce` runs shortly before the slot, never between the slot and the call: anything slow there
     would send the call late, past the pacing's grace. (The runner's `announce` only starts the "Drawing"
-    update beside the call, with `Beside`.)
+    update beside the call, with `Beside`.) `waiting` runs once, first, when the slot is further off
+    than that: the job waits its turn in view. `now` is the pacer's clock (epoch seconds); the waits are
+    `stopping.wait`.
     """
     if pacer is None:
         announce()
         return True
     announced = False
+    told = False
     while True:
         slot = pacer.reserve()
-        while (wait := slot - time.time()) > 0 or not announced:
+        while (wait := slot - now()) > 0 or not announced:
+            if not told and wait > _ANNOUNCE_AHEAD_S:
+                waiting()
+                told = True
+                continue
             if not announced and wait <= _ANNOUNCE_AHEAD_S:
                 announce()
                 announced = True
@@ -45,21 +60,24 @@ def wait_for_turn(pacer: Pacer | None, stopping: threading.Event, announce: Call
         log.info("missed the quota slot by over a moment (a busy machine); taking the next one")
 
 
-class Beside:
+T = TypeVar("T")
+
+
+class Beside(Generic[T]):
     """One step of a job sent on a helper thread while the job goes on; `wait()` before anything that
-    must come after it. The step's own failure is logged, never raised: it is progress, not the job."""
+    must come after it, and for what the step gave (None if it failed or never started). The step's own
+    failure is logged, never raised: it is progress, not the job."""
 
     def __init__(self, helpers: Executor, job_id: int) -> None:
         self._helpers = helpers
         self._job_id = job_id
-        self._sent: Future[None] | None = None
+        self._sent: Future[T | None] | None = None
 
-    def start(self, step: Callable[[], None]) -> None:
+    def start(self, step: Callable[[], T]) -> None:
         self._sent = self._helpers.submit(self._logged, step)
 
-    def wait(self) -> None:
-        if self._sent is not None:
-            self._sent.result()
+    def wait(self) -> T | None:
+        return self._sent.result() if self._sent is not None else None
 
     def landed(self, within_s: float) -> bool:
         """Whether the step is over (or was never started), waiting at most `within_s` for it."""
@@ -71,9 +89,10 @@ class Beside:
             return False
         return True
 
-    def _logged(self, step: Callable[[], None]) -> None:
+    def _logged(self, step: Callable[[], T]) -> T | None:
         with job_context(self._job_id):
             try:
-                step()
+                return step()
             except Exception:
                 log.exception("could not show that the drawing started; it goes on")
+                return None

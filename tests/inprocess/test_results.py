@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -365,14 +364,15 @@ def test_a_preview_that_arrives_after_the_job_was_released_is_never_shared(
 
 
 class RecordingPacer:
-    """A quota pacer whose slot is now, noting each step it is asked."""
+    """A quota pacer whose slot is now (on the bot's clock), noting each step it is asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FrozenClock) -> None:
         self.events: list[str] = []
+        self._clock = clock
 
     def reserve(self) -> float:
         self.events.append("slot taken")
-        return time.time()
+        return self._clock().timestamp()
 
     def still_valid(self, slot: float) -> bool:
         self.events.append("slot checked")
@@ -418,7 +418,7 @@ def test_the_drawing_starts_without_waiting_for_slack_to_show_it(
     """Slack answers the "Drawing" update only once Azure has the request: the call must not wait for
     it (a slow or rate-limited Slack would hold the drawing back, past the quota slot's grace). What the
     job shows afterwards, the preview and the result, still comes after it."""
-    pacer = RecordingPacer()
+    pacer = RecordingPacer(bot.clock)
     use_pacer(bot, pacer)
     held = HeldDrawingUpdate(bot, monkeypatch)
 
@@ -459,8 +459,8 @@ def test_a_preview_that_comes_before_the_drawing_update_landed_is_skipped_not_wa
 class FailingSecondTurn(RecordingPacer):
     """The first slot is missed (a busy machine) and taking the next fails: the database went away."""
 
-    def __init__(self, release: threading.Event) -> None:
-        super().__init__()
+    def __init__(self, clock: FrozenClock, release: threading.Event) -> None:
+        super().__init__(clock)
         self._release = release
 
     def reserve(self) -> float:
@@ -478,7 +478,7 @@ def test_a_turn_that_fails_after_the_drawing_was_announced_shows_the_failure_las
     bot: Bot, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held = HeldDrawingUpdate(bot, monkeypatch)
-    use_pacer(bot, FailingSecondTurn(held.release))
+    use_pacer(bot, FailingSecondTurn(bot.clock, held.release))
     bot.command("a fox")
     bot.work()
     assert bot.job(1).status is Status.FAILED

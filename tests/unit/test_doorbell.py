@@ -41,3 +41,17 @@ def test_a_ring_wakes_a_waiting_worker() -> None:
     bell.ring()  # before or after the wait begins: kept either way
     waiter.join(30)
     assert woken == [True]
+
+
+def test_ring_idle_rings_only_when_a_worker_is_waiting_for_it() -> None:
+    bell = Doorbell(workers=2)
+    assert bell.ring_idle() is False  # every worker busy: nothing rung, nothing kept
+    assert bell.wait(0) is False
+    woken: list[bool] = []
+    waiter = threading.Thread(target=lambda: woken.append(bell.wait(60)))
+    waiter.start()
+    while not bell.ring_idle():  # until the thread is inside its wait (the bell says so, no sleep)
+        pass
+    waiter.join(30)
+    assert woken == [True]
+    assert bell.ring_idle() is False  # the one waiting worker took that ring
