@@ -119,9 +119,10 @@ class WorkerPool:
             if job is None:
                 self._doorbell.wait(self._poll_s)
                 continue
-            self._doorbell.ring()  # there may be more: the next idle worker looks
-            if to_post(job):
-                self._announce.set()  # and the announcer puts up the placeholders of the rest
+            # There may be more: the next idle worker looks. A new job taken with its message may be the
+            # first of a burst: with no worker left idle, the announcer puts up the rest's placeholders.
+            if not self._doorbell.ring_idle() and to_post(job):
+                self._announce.set()
             self._run(job)
 
     def _run(self, job: Job) -> None:
