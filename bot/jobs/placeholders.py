@@ -120,6 +120,7 @@ class Placeholders:
     def _update_claimed(self, job_id: int, owner: str, **values: Any) -> bool:
         claimed = and_(
             Generation.id == job_id,
+            Generation.status == Status.QUEUED,  # a running job's message is its worker's (JobQueue.claim)
             Generation.message_owner == owner,
             Generation.message_state == MessageState.POSTING,
         )

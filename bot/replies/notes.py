@@ -92,9 +92,12 @@ def posted_by_dm(channel_id: str, reason: str, job_id: int) -> Message:
     elif reason in ("no_permission", "access_denied", "team_access_not_granted"):
         why = f"Slack does not let apps share files in {channel(channel_id)}"
         fix = "Ask an admin to allow it, or run `/imagine` in another channel."
-    else:
+    elif reason in ("not_in_channel", "channel_not_found", "invalid_channel"):
         why = f"I am not a member of {channel(channel_id)}"
         fix = "Invite me with `/invite @imagine` (or the channel's Integrations tab), then try again."
+    else:  # a refusal about the app itself (its token or scopes): the operator's log line names it
+        why = f"Slack would not let me post in {channel(channel_id)}"
+        fix = "An admin can check the app's permissions (the bot's log says what Slack answered)."
     return ephemeral(
         f":envelope: I could not post in the channel because {why}, so your image comes to you in a direct "
         f"message. {fix} (job {job_id})"

@@ -123,9 +123,12 @@ class Messages:
             try:
                 return self._post(job, job.origin.channel_id, job.origin.thread_ts, state)
             except SlackRefused as refused:
-                if not refused.channel_refused:
+                if refused.retryable:
                     raise
-                log.warning("the channel refused the message (%s); the result goes by direct message", refused.code)
+                # As the announcer does: a refusal that would stand on the next try sends the result to the
+                # requester instead of failing a job whose image is (or will be) drawn.
+                log.warning("Slack refused the message in the channel (%s); the result goes by direct message",
+                            refused.code)  # fmt: skip
                 self._queue.set_message(job.id, self._owner, MessageState.UNPOSTABLE, refusal=refused.code)
                 return self._post(job, self._slack.open_dm(job.origin.user_id), None, state, refused.code)
         return self._post(job, self._slack.open_dm(job.origin.user_id), None, state, job.channel_refusal or "refused")

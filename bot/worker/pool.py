@@ -48,6 +48,7 @@ class WorkerPool:
         self._poll_s = poll_s
         self._doorbell = Doorbell(concurrency)
         self._announce = threading.Event()
+        self._handover = threading.Event()  # a wake-up went to an idle worker instead of the announcer
         self._stopped = threading.Event()  # the heartbeat outlives the workers' last jobs
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -74,7 +75,9 @@ class WorkerPool:
         at the next poll (and a worker that takes a job so hands the rest of a burst on to the announcer)."""
         if self._announcer is None:
             self._doorbell.ring()
-        elif not self._doorbell.ring_idle():
+        elif self._doorbell.ring_idle():
+            self._handover.set()  # whichever job the woken worker takes, the new one is not left waiting
+        else:
             self._announce.set()
 
     def alive(self) -> bool:
@@ -84,7 +87,7 @@ class WorkerPool:
 
     def idle(self) -> bool:
         """Whether a worker is waiting for work (the next job that comes is taken at once)."""
-        return self._doorbell.waiting > 0
+        return self._doorbell.idle
 
     def in_flight(self) -> set[int]:
         with self._lock:
@@ -119,9 +122,11 @@ class WorkerPool:
             if job is None:
                 self._doorbell.wait(self._poll_s)
                 continue
-            # There may be more: the next idle worker looks. A new job taken with its message may be the
-            # first of a burst: with no worker left idle, the announcer puts up the rest's placeholders.
-            if not self._doorbell.ring_idle() and to_post(job):
+            # There may be more: the next idle worker looks. After a wake-up (or a new job taken with its
+            # message, perhaps the first of a burst) with no worker left idle, the announcer puts up the
+            # placeholders of the rest.
+            if not self._doorbell.ring_idle() and (to_post(job) or self._handover.is_set()):
+                self._handover.clear()
                 self._announce.set()
             self._run(job)
 
@@ -183,12 +188,14 @@ class Doorbell:
             self._ready.notify()
 
     @property
-    def waiting(self) -> int:
+    def idle(self) -> bool:
+        """Whether a worker is waiting and no ring is on its way to it."""
         with self._ready:
-            return self._waiting
+            return self._waiting > self._rings
 
     def ring_idle(self) -> bool:
-        """Ring if a worker is waiting, and say whether one was (False: every worker is busy; nothing rung)."""
+        """Ring if a worker is idle, and say whether one was (False: every worker is busy or already rung;
+        nothing rung)."""
         with self._ready:
             if self._waiting <= self._rings:
                 return False

@@ -167,13 +167,11 @@ class JobRunner:
         drawing: Beside[Place | None] = Beside(self._helpers, job.id)
 
         def queued() -> None:
-            nonlocal place
-            if place is None and to_post(job):
-                place = self._messages.open(job, results.Queued(1))  # its slot is the next one
+            if place is None and to_post(job):  # its slot is the next one
+                drawing.start(lambda _: self._messages.open(job, results.Queued(1)))
 
         def announce() -> None:
-            known = place
-            drawing.start(lambda: self._messages.start_drawing(job, known))
+            drawing.start(lambda posted: self._messages.start_drawing(job, posted or place))
 
         result: ImageResult | ImageGenerationError | None = None
         try:
@@ -379,9 +377,21 @@ class JobRunner:
         place: Place | None = None,
     ) -> None:
         self._clean_partials(job)
-        self._messages.progress(job, place or self._messages.current(job), state)
+        self._show_failure(job, place, state)
         self._finish(job, outcomes.failed(status, code, detail))
         self._messages.tell(job, notes.failed(job.id, state), final=True)
+
+    def _show_failure(self, job: Job, place: Place | None, state: results.Failed) -> None:
+        """The failure in the job's message: the one this attempt knows, else the one the row has now (a
+        step beside the drawing may have posted it); a message this worker was still to post goes up
+        saying what failed."""
+        if place is None:
+            now = self._queue.get(job.id) or job
+            place = self._messages.current(now)
+            if place is None and to_post(now):
+                self._messages.open(now, state)
+                return
+        self._messages.progress(job, place, state)
 
     def _clean_partials(self, job: Job) -> None:
         partials = self._partials(job)

@@ -43,8 +43,8 @@ def wait_for_turn(
     while True:
         slot = pacer.reserve()
         while (wait := slot - now()) > 0 or not announced:
-            if not told and wait > _ANNOUNCE_AHEAD_S:
-                waiting()
+            if not told and not announced and wait > _ANNOUNCE_AHEAD_S:
+                waiting()  # once, and never after "Drawing" (a missed slot's next one may be far off too)
                 told = True
                 continue
             if not announced and wait <= _ANNOUNCE_AHEAD_S:
@@ -64,17 +64,18 @@ T = TypeVar("T")
 
 
 class Beside(Generic[T]):
-    """One step of a job sent on a helper thread while the job goes on; `wait()` before anything that
-    must come after it, and for what the step gave (None if it failed or never started). The step's own
-    failure is logged, never raised: it is progress, not the job."""
+    """Steps of a job sent on a helper thread while the job goes on, one after another, each given what
+    the one before gave (None for the first); `wait()` before anything that must come after them, and for
+    what the last gave (None if it failed or none started). A step's own failure is logged, never raised:
+    it is progress, not the job."""
 
     def __init__(self, helpers: Executor, job_id: int) -> None:
         self._helpers = helpers
         self._job_id = job_id
         self._sent: Future[T | None] | None = None
 
-    def start(self, step: Callable[[], T]) -> None:
-        self._sent = self._helpers.submit(self._logged, step)
+    def start(self, step: Callable[[T | None], T]) -> None:
+        self._sent = self._helpers.submit(self._after, self._sent, step)
 
     def wait(self) -> T | None:
         return self._sent.result() if self._sent is not None else None
@@ -89,10 +90,11 @@ class Beside(Generic[T]):
             return False
         return True
 
-    def _logged(self, step: Callable[[], T]) -> T | None:
+    def _after(self, before: Future[T | None] | None, step: Callable[[T | None], T]) -> T | None:
+        previous = before.result() if before is not None else None
         with job_context(self._job_id):
             try:
-                return step()
+                return step(previous)
             except Exception:
                 log.exception("could not show that the drawing started; it goes on")
                 return None

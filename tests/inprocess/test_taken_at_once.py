@@ -200,3 +200,69 @@ def test_the_pool_gives_a_new_job_to_an_idle_worker_and_to_the_announcer_when_al
     fox = next(m for m in posted(slack) if "fox" in m.text)
     assert "Drawing" in str(fox.history[0].blocks) and not any("in line" in str(v.blocks) for v in fox.history)
     assert len(posted(slack)) == 2
+
+
+def test_a_failure_after_the_worker_posted_the_message_shows_in_that_message(bot: Bot, slack: SlackEmulator) -> None:
+    def crash(on_partial: OnPartial | None) -> ImageResult:
+        raise RuntimeError("a bug, not Azure")
+
+    bot.images.script.append(crash)
+    bot.command("a fox")
+    bot.take()
+    [message] = posted(slack)
+    assert bot.job(1).status is Status.FAILED
+    assert "Drawing" in str(message.history[0].blocks) and ":warning:" in str(message.blocks)
+
+
+def test_a_job_that_fails_before_drawing_posts_the_failure_as_its_message(
+    bot: Bot, slack: SlackEmulator, clock: FrozenClock
+) -> None:
+    bot.command("a fox")
+    clock.advance(31 * 60)  # past the deadline before any worker was free
+    bot.take()
+    [message] = posted(slack)
+    job = bot.job(1)
+    assert job.status is Status.FAILED and job.error_code == "deadline_exceeded"
+    assert ":warning:" in str(message.blocks) and job.message_ts == message.ts
+
+
+def test_a_refusal_about_the_app_not_the_channel_still_delivers_by_direct_message(
+    bot: Bot, slack: SlackEmulator
+) -> None:
+    slack.fail_next("chat.postMessage", "not_allowed_token_type")
+    bot.command("a fox")
+    bot.take()
+    job = bot.job(1)
+    assert job.status is Status.SUCCEEDED and str(job.message_channel).startswith("D")
+    assert any("would not let me post in" in r.body["text"] for r in slack.responses())
+
+
+class MissedFirstSlot(LaterSlot):
+    """The first slot, half a second off, is missed (a busy machine); the next one is ten seconds off."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        super().__init__(clock)
+        self.reserved = 0
+
+    def reserve(self) -> float:
+        self.reserved += 1
+        return self._clock().timestamp() + (0.5 if self.reserved == 1 else 10)
+
+    def still_valid(self, slot: float) -> bool:
+        return self.reserved > 1
+
+
+def test_a_missed_quota_slot_leaves_one_message_saying_drawing(
+    bot: Bot, slack: SlackEmulator, clock: FrozenClock
+) -> None:
+    pacer = MissedFirstSlot(clock)
+    generators = dict.fromkeys(bot.settings.deployments, bot.images)
+    bot.runner = build_runner(  # type: ignore[arg-type]
+        bot.components, generators, owner=OWNER, pacer=pacer, stopping=ClockStopping(clock)
+    )
+    bot.command("a fox")
+    bot.take()
+    assert pacer.reserved == 2
+    [message] = posted(slack)
+    assert not any("Queued" in str(version.blocks) for version in message.history)
+    assert bot.job(1).status is Status.SUCCEEDED and bot.job(1).message_ts == message.ts

@@ -55,3 +55,17 @@ def test_ring_idle_rings_only_when_a_worker_is_waiting_for_it() -> None:
     waiter.join(30)
     assert woken == [True]
     assert bell.ring_idle() is False  # the one waiting worker took that ring
+
+
+def test_a_waiting_worker_already_rung_is_not_idle() -> None:
+    bell = Doorbell(workers=1)
+    woken: list[bool] = []
+    waiter = threading.Thread(target=lambda: woken.append(bell.wait(60)))
+    waiter.start()
+    while not bell.idle:  # until the thread is inside its wait
+        pass
+    bell.ring()
+    assert bell.ring_idle() is False  # whether or not the worker has woken yet: the ring is its
+    waiter.join(30)
+    assert woken == [True]
+    assert bell.wait(0) is False  # and ring_idle kept nothing

@@ -246,6 +246,7 @@ def test_delivered_links_the_post_or_says_it_came_by_direct_message() -> None:
         ("restricted_action", "only some people may post"),
         ("no_permission", "does not let apps share files"),
         ("not_in_channel", "/invite @imagine"),
+        ("not_allowed_token_type", "would not let me post in"),
     ],
 )
 def test_posted_by_dm_says_why_and_what_to_do(reason: str, words: str) -> None:

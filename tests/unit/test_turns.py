@@ -17,7 +17,7 @@ class Clock:
 
 
 class Stopping(threading.Event):
-    """Waits move the clock; `stop_after` waits, the worker is told to stop."""
+    """Waits move the clock; the wait after the first `stop_after` ones says stop."""
 
     def __init__(self, clock: Clock, stop_after: int | None = None) -> None:
         super().__init__()
@@ -79,3 +79,32 @@ def test_a_slot_further_off_is_waited_for_in_view_then_announced_a_second_before
 def test_a_worker_stopping_while_it_waits_gives_the_slot_back() -> None:
     turn, steps, slots = run(5.0, stop_after=1)
     assert not turn and slots.refunded == [1_005.0] and steps == [("queued", 1_000.0)]
+
+
+class MissedFirst(Slots):
+    """The first slot, half a second off, is missed (a busy machine); the next is ten seconds off."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock, 0.5)
+        self._reserved = 0
+
+    def reserve(self) -> float:
+        self._reserved += 1
+        return self._clock.now + (0.5 if self._reserved == 1 else 10.0)
+
+    def still_valid(self, slot: float) -> bool:
+        return self._reserved > 1
+
+
+def test_after_a_missed_slot_a_far_one_is_waited_for_without_saying_queued_after_drawing() -> None:
+    clock = Clock()
+    steps: list[tuple[str, float]] = []
+    turn = wait_for_turn(
+        MissedFirst(clock),  # type: ignore[arg-type]
+        Stopping(clock),
+        lambda: steps.append(("drawing", clock.now)),
+        waiting=lambda: steps.append(("queued", clock.now)),
+        now=clock,
+    )
+    assert turn and steps == [("drawing", 1_000.0)]
+    assert clock.now >= 1_010.0  # it did wait for the second slot
