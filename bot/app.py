@@ -276,6 +276,8 @@ def build_worker_pool(
         lease_s=settings.job_lease_seconds,
         poll_s=settings.queue_poll_seconds,
         owner=owner,
+        # A new job is taken with its message only where the message and the image can go at once.
+        crowded=lambda: components.gateway.pacing.crowded(spare=1),
     )
 
 

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -167,9 +167,9 @@ class JobQueue(Placeholders):
             )
             return int(ahead or 0) + 1
 
-    def has_due(self, *, post_message: bool = False) -> bool:
+    def has_due(self, *, post_message: bool = False, crowded: Collection[str] = ()) -> bool:
         """Whether `claim` would find something now (a read; it claims nothing)."""
-        due = self._due(self._clock(), post_message=post_message)
+        due = self._due(self._clock(), post_message=post_message, crowded=crowded)
         with self._sessions() as session:
             return session.scalar(select(Generation.id).where(due).limit(1)) is not None
 
@@ -179,27 +179,33 @@ class JobQueue(Placeholders):
 
     # --- working -----------------------------------------------------------------------------
 
-    def _due(self, now: datetime, *, post_message: bool) -> ColumnElement[bool]:
+    def _due(self, now: datetime, *, post_message: bool, crowded: Collection[str] = ()) -> ColumnElement[bool]:
         refresh_abandoned = and_(
             Generation.message_state == MessageState.REFRESHING, Generation.message_claimed_at < now - REFRESH_STALE
         )
         runnable = or_(Generation.message_state.in_(_RUNNABLE), refresh_abandoned)
         if post_message:
-            runnable = or_(runnable, Generation.message_state == MessageState.PENDING)
+            fresh = Generation.message_state == MessageState.PENDING
+            if crowded:  # their message would wait for Slack's pace, and the drawing with it: the announcer's
+                fresh = and_(fresh, Generation.channel_id.not_in(list(crowded)))
+            runnable = or_(runnable, fresh)
         return or_(
             and_(Generation.status == Status.QUEUED, Generation.not_before <= now, runnable),
             and_(Generation.status == Status.RUNNING, Generation.lease_expires_at < now),
         )
 
-    def claim(self, owner: str, lease: timedelta, *, post_message: bool = False) -> Job | None:
+    def claim(
+        self, owner: str, lease: timedelta, *, post_message: bool = False, crowded: Collection[str] = ()
+    ) -> Job | None:
         """The next due job, running under `owner`'s lease; None if there is none.
 
-        With `post_message` the claimant also takes queued jobs whose message is not posted yet, and then
-        posts it (the message comes back `POSTING`). A job taken over from a dead worker whose message was
-        `POSTING` (it died before the post was recorded) passes that right on to the new owner as well.
+        With `post_message` the claimant also takes queued jobs whose message is not posted yet, except in
+        the `crowded` channels (those Slack's pace would make it wait for), and then posts it (the message
+        comes back `POSTING`). A job taken over from a dead worker whose message was `POSTING` (it died
+        before the post was recorded) passes that right on to the new owner as well.
         """
         now = self._clock()
-        due = self._due(now, post_message=post_message)
+        due = self._due(now, post_message=post_message, crowded=crowded)
         candidate = select(Generation.id).where(due).order_by(Generation.not_before, Generation.id).limit(1)
         if self._skip_locked:
             candidate = candidate.with_for_update(skip_locked=True)

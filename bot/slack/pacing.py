@@ -43,6 +43,13 @@ class ChannelPacing:
             tokens, at = self._buckets.get(channel_id, (float(self._burst), now))
             return tokens + (now - at) * self._rate >= 1 + spare
 
+    def crowded(self, *, spare: int = 0) -> list[str]:
+        """The channels that could not take a message now and `spare` more without waiting (the opposite
+        of `ready`, for every channel this process has posted to; takes nothing)."""
+        with self._lock:
+            now = self._clock()
+            return [c for c, (tokens, at) in self._buckets.items() if tokens + (now - at) * self._rate < 1 + spare]
+
     def wait(self, channel_id: str) -> None:
         while (delay := self._take(channel_id)) > 0:
             self._sleep(delay)

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from bot.jobs.queue import JobQueue
@@ -37,6 +37,7 @@ class WorkerPool:
         lease_s: float,
         poll_s: float,
         owner: str | None = None,
+        crowded: Callable[[], Collection[str]] = lambda: (),
     ) -> None:
         self.owner = owner or worker_identity()
         self._queue = queue
@@ -46,6 +47,7 @@ class WorkerPool:
         self._concurrency = concurrency
         self._lease = timedelta(seconds=lease_s)
         self._poll_s = poll_s
+        self._crowded = crowded  # channels Slack's pace holds back: their new jobs wait for the announcer
         self._doorbell = Doorbell(concurrency)
         self._announce = threading.Event()
         self._handover = threading.Event()  # a wake-up went to an idle worker instead of the announcer
@@ -113,13 +115,17 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 # A read first: when there is nothing to do, an idle worker takes no write lock.
-                due = self._queue.has_due(post_message=posts)
-                job = self._queue.claim(self.owner, self._lease, post_message=posts) if due else None
+                crowded = self._crowded() if posts else ()
+                due = self._queue.has_due(post_message=posts, crowded=crowded)
+                job = self._queue.claim(self.owner, self._lease, post_message=posts, crowded=crowded) if due else None
             except Exception:
                 log.exception("could not claim a job; the database may be down")
                 self._stopping.wait(self._poll_s * 4)
                 continue
             if job is None:
+                if self._handover.is_set():  # the wake-up found nothing this worker may take: the announcer's
+                    self._handover.clear()
+                    self._announce.set()
                 self._doorbell.wait(self._poll_s)
                 continue
             # There may be more: the next idle worker looks. After a wake-up (or a new job taken with its

@@ -266,3 +266,30 @@ def test_a_missed_quota_slot_leaves_one_message_saying_drawing(
     [message] = posted(slack)
     assert not any("Queued" in str(version.blocks) for version in message.history)
     assert bot.job(1).status is Status.SUCCEEDED and bot.job(1).message_ts == message.ts
+
+
+def test_a_new_job_in_a_channel_slack_holds_back_is_left_to_the_announcer(bot: Bot) -> None:
+    bot.command("a fox")
+    assert bot.queue.claim(OWNER, LEASE, post_message=True, crowded=[CHANNEL]) is None  # its post would wait
+    taken = bot.queue.claim(OWNER, LEASE, post_message=True, crowded=["C0ELSEWHERE"])
+    assert taken is not None and taken.id == 1
+
+
+def test_the_pool_leaves_a_new_job_to_the_announcer_where_the_image_could_not_follow_its_message_at_once(
+    make_bot: MakeBot, slack: SlackEmulator
+) -> None:
+    bot = make_bot(worker_concurrency=1, queue_poll_seconds=30)
+    pacing = bot.components.gateway.pacing
+    pacing.wait(CHANNEL)
+    pacing.wait(CHANNEL)  # one message left in the channel's burst: not two
+    pool = build_worker_pool(bot.components, dict.fromkeys(bot.settings.deployments, bot.images))  # type: ignore[arg-type]
+    pool.start()
+    try:
+        slack.wait_for(lambda: pool.idle(), timeout=30)
+        bot.command("a fox")
+        pool.wake()  # the idle worker finds nothing it may take, and hands over to the announcer
+        slack.wait_for(lambda: bot.job(1).status is Status.SUCCEEDED, timeout=30)
+    finally:
+        pool.stop(5)
+    [message] = posted(slack)
+    assert "next in line" in str(message.history[0].blocks)
