@@ -5,6 +5,7 @@ gets the result sent to the requester by direct message instead, with the reason
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,29 @@ class Messages:
         except SlackRefused as refused:
             log.warning("could not post its message yet (%s); the result will be", refused.code)
             return None
+
+    def show_failure(self, job: Job, place: Place | None, state: results.Failed) -> None:
+        """The failure in the job's message: the one the caller knows, else the one the row has now (a
+        step beside the drawing may have posted it); a message this worker was still to post goes up
+        saying what failed."""
+        if place is None:
+            now = self._queue.get(job.id) or job
+            place = self.current(now)
+            if place is None and to_post(now):
+                self.open(now, state)
+                return
+        self.progress(job, place, state)
+
+    def still_drawing(self, job: Job, after_s: float) -> threading.Timer:
+        """A private "still drawing" note after `after_s`, for the caller to start (progress that is
+        private) and cancel when the drawing ends."""
+
+        def tell() -> None:
+            self.tell(job, notes.still_generating(job.id, job.request.prompt, after_s), final=False)
+
+        timer = threading.Timer(after_s, tell)
+        timer.daemon = True
+        return timer
 
     def parent_link(self, job: Job) -> str | None:
         """A link to what an edit started from: someone's message, or the parent job's."""

@@ -194,7 +194,10 @@ class JobRunner:
         # Previews for one image at a time: the stream of a single drawing (docs/contracts/azure-openai-images.md §4).
         wanted = in_channel and self._settings.previews and job.request.n == 1
         on_partial = self._preview(job, place, drawing) if wanted else None
-        still = self._still_drawing(job, in_channel)
+        # Slow models take a minute or more: when progress is private, one "still drawing" note.
+        still = self._messages.still_drawing(job, self._settings.still_drawing_after_s)
+        if not in_channel:
+            still.start()
         try:
             if job.origin.kind.edits:
                 return generator.edit(job.request, inputs, on_partial=on_partial)
@@ -240,18 +243,6 @@ class JobRunner:
             self._messages.show(job, place, results.Drawing(file_ids[0]), files_just_shared=True)
 
         return show
-
-    def _still_drawing(self, job: Job, in_channel: bool) -> threading.Timer:
-        # Slow models take a minute or more: when progress is private, one "still drawing" note.
-        after = self._settings.still_drawing_after_s
-        timer = threading.Timer(
-            after,
-            lambda: self._messages.tell(job, notes.still_generating(job.id, job.request.prompt, after), final=False),
-        )
-        timer.daemon = True
-        if not in_channel:
-            timer.start()
-        return timer
 
     def _upload_and_deliver(self, job: Job, place: Place | None, result: ImageResult) -> None:
         # A worker stalled past its lease must not post what the job's new owner will post too.
@@ -377,21 +368,9 @@ class JobRunner:
         place: Place | None = None,
     ) -> None:
         self._clean_partials(job)
-        self._show_failure(job, place, state)
+        self._messages.show_failure(job, place, state)
         self._finish(job, outcomes.failed(status, code, detail))
         self._messages.tell(job, notes.failed(job.id, state), final=True)
-
-    def _show_failure(self, job: Job, place: Place | None, state: results.Failed) -> None:
-        """The failure in the job's message: the one this attempt knows, else the one the row has now (a
-        step beside the drawing may have posted it); a message this worker was still to post goes up
-        saying what failed."""
-        if place is None:
-            now = self._queue.get(job.id) or job
-            place = self._messages.current(now)
-            if place is None and to_post(now):
-                self._messages.open(now, state)
-                return
-        self._messages.progress(job, place, state)
 
     def _clean_partials(self, job: Job) -> None:
         partials = self._partials(job)

@@ -208,6 +208,22 @@ def test_private_progress_posts_only_the_result_and_tells_the_requester(
     assert any("is posted in" in t for t in texts)
 
 
+def test_a_slow_drawing_sends_one_still_drawing_note_when_progress_is_private(
+    make_bot: MakeBot, slack: SlackEmulator
+) -> None:
+    bot = make_bot(progress_in_channel=False, progress_update_seconds=0.001)
+    still = lambda: [r for r in slack.responses() if "Still drawing" in r.body["text"]]  # noqa: E731
+
+    def slow(on_partial: OnPartial | None) -> ImageResult:
+        slack.wait_for(still, timeout=10)  # the note comes while the drawing goes on
+        return ImageResult((GeneratedImage(png(), "image/png"),), None, None, 10)
+
+    bot.images.script.append(slow)
+    bot.command("a fox")
+    bot.work()
+    assert bot.job(1).status is Status.SUCCEEDED and len(still()) == 1
+
+
 def test_a_channel_that_refuses_the_images_gets_a_note_and_the_requester_a_dm(bot: Bot, slack: SlackEmulator) -> None:
     slack.add_channel("C0PUBLIC01", name="public", member=False)  # chat:write.public posts, uploads need membership
     bot.command("a fox", channel_id="C0PUBLIC01")
