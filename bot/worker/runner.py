@@ -166,9 +166,10 @@ class JobRunner:
         """
         drawing: Beside[Place | None] = Beside(self._helpers, job.id)
 
-        def queued() -> None:
-            if place is None and to_post(job):  # its slot is the next one
-                drawing.start(lambda _: self._messages.open(job, results.Queued(1)))
+        def queued(wait_s: float) -> None:
+            if place is None and to_post(job):  # the calls before its slot are the jobs ahead of it
+                ahead = round(wait_s / self._pacer.interval_s) if self._pacer is not None else 0
+                drawing.start(lambda _: self._messages.open(job, results.Queued(max(1, ahead))))
 
         def announce() -> None:
             drawing.start(lambda posted: self._messages.start_drawing(job, posted or place))

@@ -24,7 +24,7 @@ def wait_for_turn(
     stopping: threading.Event,
     announce: Callable[[], None],
     *,
-    waiting: Callable[[], None] = lambda: None,
+    waiting: Callable[[float], None] = lambda wait_s: None,
     now: Callable[[], float] = time.time,
 ) -> bool:
     """A slot within Azure's quota, shared by every process; False if the worker is stopping.
@@ -32,8 +32,8 @@ def wait_for_turn(
     `announce` runs shortly before the slot, never between the slot and the call: anything slow there
     would send the call late, past the pacing's grace. (The runner's `announce` only starts the "Drawing"
     update beside the call, with `Beside`.) `waiting` runs once, first, when the slot is further off
-    than that: the job waits its turn in view. `now` is the pacer's clock (epoch seconds); the waits are
-    `stopping.wait`.
+    than that, with the seconds until it: the job waits its turn in view. `now` is the pacer's clock
+    (epoch seconds); the waits are `stopping.wait`.
     """
     if pacer is None:
         announce()
@@ -44,7 +44,7 @@ def wait_for_turn(
         slot = pacer.reserve()
         while (wait := slot - now()) > 0 or not announced:
             if not told and not announced and wait > _ANNOUNCE_AHEAD_S:
-                waiting()  # once, and never after "Drawing" (a missed slot's next one may be far off too)
+                waiting(wait)  # once, and never after "Drawing" (a missed slot's next one may be far off too)
                 told = True
                 continue
             if not announced and wait <= _ANNOUNCE_AHEAD_S:

@@ -135,7 +135,10 @@ class ClockStopping(threading.Event):
 
 
 class LaterSlot:
-    """Azure's quota (bot/jobs/pacing.py) with the next slot five seconds off on the bot's clock."""
+    """Azure's quota (bot/jobs/pacing.py) with the next slot five seconds off on the bot's clock, a call
+    every 2.5 s: one other job waits for a slot before this one."""
+
+    interval_s = 2.5
 
     def __init__(self, clock: FrozenClock) -> None:
         self._clock = clock
@@ -162,7 +165,7 @@ def test_a_job_whose_quota_slot_is_a_while_off_shows_queued_until_its_turn(
     bot.take()
     [message] = posted(slack)
     states = [str(version.blocks) for version in message.history]
-    assert "Queued, next in line" in states[0] and "Drawing" in states[1] and "image" in states[-1]
+    assert "Queued, 2nd in line" in states[0] and "Drawing" in states[1] and "image" in states[-1]
     assert clock() - started >= timedelta(seconds=4)  # the drawing waited for its slot
     assert bot.job(1).status is Status.SUCCEEDED
 

@@ -55,7 +55,7 @@ def run(ahead_s: float, stop_after: int | None = None) -> tuple[bool, list[tuple
         slots,  # type: ignore[arg-type]
         Stopping(clock, stop_after),
         lambda: steps.append(("drawing", clock.now)),
-        waiting=lambda: steps.append(("queued", clock.now)),
+        waiting=lambda wait_s: steps.append(("queued", clock.now)),
         now=clock,
     )
     return turn, steps, slots
@@ -73,6 +73,7 @@ def test_a_slot_within_a_second_is_announced_at_once_without_a_queued_step() -> 
 def test_a_slot_further_off_is_waited_for_in_view_then_announced_a_second_before() -> None:
     turn, steps, _ = run(5.0)
     assert turn and [name for name, _ in steps] == ["queued", "drawing"]
+    assert waits_told(5.0) == [5.0]  # the caller learns how far off its slot is
     assert steps[0][1] == 1_000.0 and 1_004.0 <= steps[1][1] < 1_005.0
 
 
@@ -103,8 +104,15 @@ def test_after_a_missed_slot_a_far_one_is_waited_for_without_saying_queued_after
         MissedFirst(clock),  # type: ignore[arg-type]
         Stopping(clock),
         lambda: steps.append(("drawing", clock.now)),
-        waiting=lambda: steps.append(("queued", clock.now)),
+        waiting=lambda wait_s: steps.append(("queued", clock.now)),
         now=clock,
     )
     assert turn and steps == [("drawing", 1_000.0)]
     assert clock.now >= 1_010.0  # it did wait for the second slot
+
+
+def waits_told(ahead_s: float) -> list[float]:
+    clock = Clock()
+    told: list[float] = []
+    wait_for_turn(Slots(clock, ahead_s), Stopping(clock), lambda: None, waiting=told.append, now=clock)  # type: ignore[arg-type]
+    return told
