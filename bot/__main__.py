@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     # Used by `serve` for its child process: woken through a pipe, and no HTTP listener of its own.
     worker.add_argument("--wake-fd", type=int, help=argparse.SUPPRESS)
     worker.add_argument("--no-http", action="store_true", help=argparse.SUPPRESS)
+    worker.add_argument("--rush-fd", type=int, help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
     report = commands.add_parser("report", help="usage by user, channel, day or model: images, failures, cost")
     report.add_argument("--since", default="30d", help="an age (30d, 12h, 2w) or a UTC date/time (default 30d)")
@@ -139,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     configure_logging(settings.log_level, json_lines=settings.log_json, secrets=secrets)
     from bot.app import StartupError, warn_about_lifecycles
+    from bot.jobs.rush import Rush
     from bot.processes import run_serve, run_web, run_worker
 
     warn_about_lifecycles(settings)
@@ -158,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "web":
             run_web(settings)
         else:
-            run_worker(settings, wake_fd=args.wake_fd, serve_http=not args.no_http)
+            rush = Rush(args.rush_fd) if args.rush_fd is not None else None
+            run_worker(settings, wake_fd=args.wake_fd, serve_http=not args.no_http, rush=rush)
     except StartupError as error:
         print(f"imagine-bot: {error}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

@@ -29,6 +29,7 @@ from bot.intake import Intake
 from bot.jobs.pacing import Pacer
 from bot.jobs.queue import JobQueue
 from bot.jobs.retry import RetryPolicy
+from bot.jobs.rush import GiveWay, never_give_way
 from bot.jobs.writer import JobCommitter
 from bot.listeners.buttons import ResultButtons
 from bot.listeners.follow_ups import FollowUps
@@ -196,7 +197,7 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def build_generators(components: Components) -> dict[str, ImageGenerator]:
+def build_generators(components: Components, give_way: GiveWay = never_give_way) -> dict[str, ImageGenerator]:
     # Imported here, not at the top: only worker processes draw, and the openai package takes a second
     # to import that the web process, which answers Slack, should not spend at start.
     from bot.images.azure import AzureImages, openai_client
@@ -214,7 +215,7 @@ def build_generators(components: Components) -> dict[str, ImageGenerator]:
     for name, deployment in settings.deployments.items():
         if deployment.family.is_gpt_image:
             generators[name] = AzureImages(
-                client, deployment, responses_deployment=settings.azure_openai_responses_deployment
+                client, deployment, responses_deployment=settings.azure_openai_responses_deployment, give_way=give_way
             )
         else:
             generators[name] = LegacyAzureImages(
@@ -237,6 +238,7 @@ def build_runner(
     owner: str,
     stopping: threading.Event | None = None,
     pacer: Pacer | None = None,
+    give_way: GiveWay = never_give_way,
 ) -> JobRunner:
     settings = components.settings
     revising = settings.azure_openai_responses_deployment is not None
@@ -256,11 +258,16 @@ def build_runner(
         ),
         clock=components.clock,
         stopping=stopping,
+        give_way=give_way,
     )
 
 
 def build_worker_pool(
-    components: Components, generators: Mapping[str, ImageGenerator], *, owner: str | None = None
+    components: Components,
+    generators: Mapping[str, ImageGenerator],
+    *,
+    owner: str | None = None,
+    give_way: GiveWay = never_give_way,
 ) -> WorkerPool:
     settings = components.settings
     pacer = None
@@ -270,7 +277,9 @@ def build_worker_pool(
         )
     return WorkerPool(
         components.queue,
-        lambda worker, stopping: build_runner(components, generators, owner=worker, stopping=stopping, pacer=pacer),
+        lambda worker, stopping: build_runner(
+            components, generators, owner=worker, stopping=stopping, pacer=pacer, give_way=give_way
+        ),
         lambda worker: Announcer(components.queue, components.gateway, owner=worker),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,
@@ -278,6 +287,7 @@ def build_worker_pool(
         owner=owner,
         # A new job is taken with its message only where the message and the image can go at once.
         crowded=lambda: components.gateway.pacing.crowded(spare=1),
+        give_way=give_way,
     )
 
 

@@ -3,7 +3,8 @@
 - web    — the HTTP front (uvicorn) and the group-commit writer; Socket Mode instead when SLACK_APP_TOKEN is set;
 - worker — the announcer and the job runners (any number of them on one PostgreSQL database);
 - serve  — web here, and one worker as a child process, woken through a pipe when a job is queued,
-           so the acks never share a GIL with the drawing.
+           so the acks never share a GIL with the drawing; the worker gives way while the front
+           answers a burst (`bot/jobs/rush.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.app import (
     chart_endpoint,
 )
 from bot.jobs.queue import JobQueue
+from bot.jobs.rush import OpenRequests, Rush, never_give_way
 from bot.jobs.writer import GroupCommitWriter
 from bot.settings import Settings
 from bot.slack.bodies import RequestCheck
@@ -39,7 +41,13 @@ from bot.web.front import SlackFront
 log = logging.getLogger(__name__)
 
 
-def run_web(settings: Settings, *, worker: WorkerChild | None = None, wake: Callable[[], None] = lambda: None) -> None:
+def run_web(
+    settings: Settings,
+    *,
+    worker: WorkerChild | None = None,
+    wake: Callable[[], None] = lambda: None,
+    rush: Rush | None = None,
+) -> None:
     """The HTTP front (or Socket Mode) until SIGTERM or SIGINT; then the writer commits what it accepted."""
 
     components = build_components(settings)
@@ -71,6 +79,7 @@ def run_web(settings: Settings, *, worker: WorkerChild | None = None, wake: Call
         intake=intake,
         charts=chart_endpoint(components) if settings.public_url else None,
         committer=writer,
+        open_requests=OpenRequests(rush),
     )
     log.info("listening on http://%s:%s (%s)", settings.host, settings.port, "web+workers" if worker else "web")
     try:
@@ -84,10 +93,13 @@ def run_web(settings: Settings, *, worker: WorkerChild | None = None, wake: Call
         components.close()
 
 
-def run_worker(settings: Settings, *, wake_fd: int | None = None, serve_http: bool = True) -> None:
+def run_worker(
+    settings: Settings, *, wake_fd: int | None = None, serve_http: bool = True, rush: Rush | None = None
+) -> None:
     """Workers until SIGTERM or SIGINT; then drain: stop claiming, finish or release jobs, exit."""
     components = build_components(settings)
-    pool = build_worker_pool(components, build_generators(components))
+    give_way = rush.give_way if rush is not None else never_give_way
+    pool = build_worker_pool(components, build_generators(components, give_way), give_way=give_way)
     stop = threading.Event()
     if not serve_http:
         _stop_on_signals(stop)
@@ -119,8 +131,9 @@ class WorkerChild:
     when threads do exist, runs a fresh `python -m bot worker`.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rush: Rush) -> None:
         self._settings = settings
+        self._rush = rush
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._stopping = threading.Event()
@@ -130,11 +143,12 @@ class WorkerChild:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "bot", "worker", "--wake-fd", str(self._read), "--no-http"]
-        return subprocess.Popen(command, pass_fds=(self._read,))
+        command += ["--rush-fd", str(self._rush.fd)]
+        return subprocess.Popen(command, pass_fds=(self._read, self._rush.fd))
 
     def _fork(self) -> _Forked:
         child = multiprocessing.get_context("fork").Process(
-            target=_forked_worker, args=(self._settings, self._read, self._write), name="worker"
+            target=_forked_worker, args=(self._settings, self._read, self._write, self._rush), name="worker"
         )
         # Everything imported so far lives as long as both processes: out of the collector's sight, its pages
         # are not rewritten by a collection in either, and stay shared (PSS of the pair 155 → 148 MB with
@@ -198,18 +212,19 @@ class _Forked:
         self._process.kill()
 
 
-def _forked_worker(settings: Settings, read_fd: int, write_fd: int) -> None:
+def _forked_worker(settings: Settings, read_fd: int, write_fd: int, rush: Rush) -> None:
     # The serving process's end of the pipe must not stay open here too, or the worker would never see
     # end of file when `serve` is gone.
     os.close(write_fd)
-    run_worker(settings, wake_fd=read_fd, serve_http=False)
+    run_worker(settings, wake_fd=read_fd, serve_http=False, rush=rush)
 
 
 def run_serve(settings: Settings) -> None:
     """web here and a worker child process, woken through a pipe; SIGTERM stops both, the worker draining."""
-    child = WorkerChild(settings)
+    rush = Rush()
+    child = WorkerChild(settings, rush)
     try:
-        run_web(settings, worker=child, wake=child.wake)
+        run_web(settings, worker=child, wake=child.wake, rush=rush)
     finally:
         child.stop()
 

@@ -175,14 +175,7 @@ class Bot:
         )
         self.intake = build_intake(self.components, DirectCommitter(self.components.queue))
         self.app, self.imagine = build_slack_app(self.components, self.intake, listener_executor=SyncExecutor())
-        self.front = SlackFront(
-            health=lambda: (True, {"database": "ok"}),
-            executor=SyncExecutor(),
-            bolt=self.app,
-            check=RequestCheck(self.settings.slack_signing_secret),
-            imagine=self.imagine,
-            intake=self.intake,
-        )
+        self.front = self.make_front()
         self.images = images or FakeImages()
         generators = dict.fromkeys(self.settings.deployments, self.images)
         self.runner = build_runner(self.components, generators, owner=OWNER)  # type: ignore[arg-type]
@@ -191,6 +184,18 @@ class Bot:
         )
         self._loop = asyncio.new_event_loop()
         slack.route(self.url, self.deliver)
+
+    def make_front(self, **extra: Any) -> SlackFront:
+        """The ASGI front over this bot, as `serve` builds it; `extra`: SlackFront's optional parts."""
+        return SlackFront(
+            health=lambda: (True, {"database": "ok"}),
+            executor=SyncExecutor(),
+            bolt=self.app,
+            check=RequestCheck(self.settings.slack_signing_secret),
+            imagine=self.imagine,
+            intake=self.intake,
+            **extra,
+        )
 
     @property
     def queue(self) -> JobQueue:

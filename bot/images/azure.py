@@ -80,6 +80,7 @@ class AzureImages:
         responses_deployment: str | None = None,
         partial_images: int = PARTIAL_IMAGES,
         clock: Callable[[], float] = time.monotonic,
+        give_way: Callable[[], object] = lambda: None,
     ) -> None:
         if not deployment.family.is_gpt_image:
             raise ValueError(f"{deployment.model} is not a GPT image model")
@@ -88,6 +89,7 @@ class AzureImages:
         self._responses_deployment = responses_deployment
         self._partial_images = partial_images
         self._clock = clock
+        self._give_way = give_way
 
     def generate(self, request: ImageRequest, *, on_partial: OnPartial | None = None) -> ImageResult:
         started = self._clock()
@@ -102,7 +104,7 @@ class AzureImages:
                     **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
                 )
                 with streamed as response:
-                    return self._from_stream(_stream_events(response), on_partial, started)
+                    return self._from_stream(_stream_events(response, self._give_way), on_partial, started)
             raw = self._client.images.with_raw_response.generate(**params, extra_query=_PREVIEW)
             return self._from_images_response(raw.http_response.json(), started)
 
@@ -133,7 +135,7 @@ class AzureImages:
                     **params, stream=True, partial_images=self._partial_images, extra_query=_PREVIEW
                 )
                 with streamed as response:
-                    return self._from_stream(_stream_events(response), on_partial, started)
+                    return self._from_stream(_stream_events(response, self._give_way), on_partial, started)
             raw = self._client.images.with_raw_response.edit(**params, extra_query=_PREVIEW)
             return self._from_images_response(raw.http_response.json(), started)
 
@@ -205,15 +207,23 @@ class AzureImages:
         return round((self._clock() - started) * 1000)
 
 
+def _between(chunks: Iterator[bytes], give_way: Callable[[], object]) -> Iterator[bytes]:
+    """The chunks, with `give_way` before each: a worker can pause mid-stream while the front is rushed
+    (bot/jobs/rush.py); not reading holds Azure's sending back too."""
+    for chunk in chunks:
+        give_way()
+        yield chunk
+
+
 _PREVIEW = {"api-version": "preview"}  # the v1 images path as Azure documents it (§1)
 
 
-def _stream_events(response: APIResponse[Any]) -> Iterator[dict[str, Any]]:
+def _stream_events(response: APIResponse[Any], give_way: Callable[[], object]) -> Iterator[dict[str, Any]]:
     """The JSON objects of a streamed answer, read by `bot.images.sse` instead of the SDK's decoder (why:
     that module's docstring), with the SDK's rules: `[DONE]` ends the stream, an object carrying `error`
     raises `openai.APIError`, and a broken or stalled connection raises the SDK's connection errors."""
     try:
-        for event in sse.events(response.iter_bytes()):
+        for event in sse.events(_between(response.iter_bytes(), give_way)):
             if event.data.startswith(b"[DONE]"):
                 return
             payload = json.loads(event.data)

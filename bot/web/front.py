@@ -21,6 +21,7 @@ from slack_bolt import App, BoltRequest
 
 from bot.intake import ACK_WAIT_S, Intake
 from bot.jobs.queue import Enqueued
+from bot.jobs.rush import OpenRequests
 from bot.listeners.imagine import Accept, ImagineCommand, private
 from bot.listeners.usage import usage_words
 from bot.replies import notes
@@ -55,6 +56,7 @@ class SlackFront:
         intake: Intake | None = None,
         charts: ChartEndpoint | None = None,
         committer: AsyncCommitter | None = None,
+        open_requests: OpenRequests | None = None,
     ) -> None:
         if bolt is not None and check is None:
             raise ValueError("the Slack endpoint needs the request check")
@@ -68,6 +70,7 @@ class SlackFront:
         # With a committer the fast path hands jobs to it directly (its batch hook wakes the workers);
         # without one it goes through `intake.submit` and a thread future.
         self._committer = committer
+        self._open = open_requests or OpenRequests(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -88,7 +91,11 @@ class SlackFront:
             if method != "POST":
                 await _json(send, 405, {"error": "method not allowed"})
                 return
-            await self._slack(scope, receive, send)
+            self._open.began()
+            try:
+                await self._slack(scope, receive, send)
+            finally:
+                self._open.ended()
         elif path.startswith(PATH_PREFIX) and self._charts is not None:
             if method not in ("GET", "HEAD"):
                 await _json(send, 405, {"error": "method not allowed"})

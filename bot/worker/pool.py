@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from bot.jobs.queue import JobQueue
+from bot.jobs.rush import GiveWay, never_give_way
 from bot.store.spec import Job
 from bot.worker.announcer import Announcer
 from bot.worker.messages import to_post
@@ -38,6 +39,7 @@ class WorkerPool:
         poll_s: float,
         owner: str | None = None,
         crowded: Callable[[], Collection[str]] = lambda: (),
+        give_way: GiveWay = never_give_way,
     ) -> None:
         self.owner = owner or worker_identity()
         self._queue = queue
@@ -47,6 +49,7 @@ class WorkerPool:
         self._concurrency = concurrency
         self._lease = timedelta(seconds=lease_s)
         self._poll_s = poll_s
+        self._give_way = give_way
         self._crowded = crowded  # channels Slack's pace holds back: their new jobs wait for the announcer
         self._doorbell = Doorbell(concurrency)
         self._announce = threading.Event()
@@ -114,6 +117,7 @@ class WorkerPool:
         posts = self._announcer is not None  # a job's message is in its channel: posted with the drawing
         while not self._stopping.is_set():
             try:
+                self._give_way()
                 # A read first: when there is nothing to do, an idle worker takes no write lock.
                 crowded = self._crowded() if posts else ()
                 due = self._queue.has_due(post_message=posts, crowded=crowded)

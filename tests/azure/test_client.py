@@ -95,6 +95,21 @@ def test_previews_stream_then_the_final_image(azure: AzureEmulator, http: httpx2
     assert result.usage is not None
 
 
+def test_a_stream_gives_way_before_each_piece_it_reads(azure: AzureEmulator, http: httpx2.Client) -> None:
+    """While the front is rushed the worker stops reading Azure's stream (bot/jobs/rush.py): a wait before
+    each chunk, the first before any preview; a call without a stream reads its answer at once."""
+    previews_at_each_wait: list[int] = []
+    seen: list[PartialImage] = []
+    streaming = images(azure, http, give_way=lambda: previews_at_each_wait.append(len(seen)))
+    streaming.generate(request(), on_partial=seen.append)
+    # Waits between the previews too, not only before the answer: the stream pauses wherever it is.
+    assert previews_at_each_wait[0] == 0 and {1, 2} <= set(previews_at_each_wait)
+    assert previews_at_each_wait == sorted(previews_at_each_wait)
+    waits = len(previews_at_each_wait)
+    streaming.generate(request(n=2))
+    assert len(previews_at_each_wait) == waits
+
+
 def test_a_failing_preview_never_costs_the_final_image(azure: AzureEmulator, http: httpx2.Client) -> None:
     def broken(_: PartialImage) -> None:
         raise RuntimeError("Slack refused the preview")

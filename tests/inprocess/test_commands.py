@@ -9,12 +9,10 @@ from decimal import Decimal
 from slack_bolt import BoltRequest
 
 from bot.jobs.queue import Enqueued, JobQueue
-from bot.slack.bodies import RequestCheck
 from bot.store.spec import JobSpec, MessageState, OriginKind, Status
-from bot.web.front import SlackFront
 from devkit.slack import SlackEmulator
 from tests.conftest import CHANNEL, USER
-from tests.harness import Bot, SyncExecutor, asgi_call
+from tests.harness import Bot, asgi_call
 from tests.inprocess.conftest import MakeBot
 
 
@@ -97,15 +95,7 @@ def test_commands_arriving_together_cannot_all_pass_a_limit(make_bot: MakeBot, s
     # cannot show it yet, the limit still must.
     bot = make_bot(limit_images_per_user_per_day=1)
     commits = HeldCommits(bot.queue)
-    front = SlackFront(
-        health=lambda: (True, {}),
-        executor=SyncExecutor(),
-        bolt=bot.app,
-        check=RequestCheck(bot.settings.slack_signing_secret),
-        imagine=bot.imagine,
-        intake=bot.intake,
-        committer=commits,
-    )
+    front = bot.make_front(committer=commits)
     signed: list[tuple[bytes, dict[str, str]]] = []
     slack.route(bot.url, lambda body, headers: (signed.append((body, headers)), (200, {}, b"{}"))[1])
     slack.send_command(bot.url, "a fox", user_id=USER, channel_id=CHANNEL)

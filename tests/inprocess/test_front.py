@@ -3,15 +3,18 @@ and that no answer ever carries exception text."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.jobs.rush import RUSH_TAIL_S, OpenRequests, Rush
 from devkit.slack import SlackEmulator
 from tests.conftest import CHANNEL, USER
 from tests.harness import Bot
@@ -90,3 +93,51 @@ def test_any_signed_body_gets_an_answer_without_exception_text(
     status, answer = post(bot, body, {"content-type": content_type, **sign_bytes(slack, body)})
     assert status in (200, 400, 401, 404, 415)
     assert b"Traceback" not in answer and b"Error" not in answer[:100]
+
+
+def test_requests_open_at_once_ask_the_worker_to_give_way_and_one_at_a_time_do_not(
+    bot: Bot, slack: SlackEmulator
+) -> None:
+    """The front counts the Slack requests it has open (bot/jobs/rush.py): two commands whose bodies are
+    still arriving together raise the rush; the same two one after the other do not."""
+    rush = Rush(now=bot.time.monotonic, sleep=bot.time.sleep)
+    front = bot.make_front(open_requests=OpenRequests(rush, rush_at=2, now=bot.time.monotonic))
+
+    async def command(arrived: asyncio.Event, together: asyncio.Event) -> int:
+        body = command_body(slack)
+        headers = [(k.lower().encode(), v.encode()) for k, v in {"content-type": FORM, **slack.sign(body)}.items()]
+        scope = {"type": "http", "method": "POST", "path": "/slack/events", "query_string": b"", "headers": headers}
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            arrived.set()
+            await together.wait()  # the body's last bytes come once both requests are open
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await front(scope, receive, send)
+        return statuses[0]
+
+    async def both(at_once: bool) -> list[int]:
+        first, second, go = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        if not at_once:
+            go.set()
+            return [await command(first, go), await command(second, go)]
+        tasks = [asyncio.ensure_future(command(first, go)), asyncio.ensure_future(command(second, go))]
+        await first.wait()
+        await second.wait()
+        go.set()
+        return list(await asyncio.gather(*tasks))
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(both(at_once=False)) == [200, 200]
+        assert rush.held_until() == 0
+        assert loop.run_until_complete(both(at_once=True)) == [200, 200]
+        assert rush.held_until() == bot.time.now + RUSH_TAIL_S
+    finally:
+        loop.close()
+    assert len(bot.jobs()) == 4

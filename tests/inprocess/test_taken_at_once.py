@@ -4,6 +4,7 @@ saying "Drawing" beside the call to Azure, with no "Queued" placeholder first (b
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import timedelta
 
@@ -296,3 +297,37 @@ def test_the_pool_leaves_a_new_job_to_the_announcer_where_the_image_could_not_fo
         pool.stop(5)
     [message] = posted(slack)
     assert "next in line" in str(message.history[0].blocks)
+
+
+def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: MakeBot, slack: SlackEmulator) -> None:
+    """While the front answers a burst (bot/jobs/rush.py) the real pool waits before claiming: a job that
+    comes meanwhile stays queued until the worker is let go. The runner waits before each upload."""
+    bot = make_bot(worker_concurrency=1, queue_poll_seconds=30)
+    bot.images.partials = 1
+    rushed, let_go = threading.Event(), threading.Event()
+    files_at_each_wait: list[int] = []
+
+    def give_way() -> None:
+        caller = sys._getframe(1).f_code.co_name
+        if caller == "_work":  # the pool, before it looks for a job
+            rushed.set()
+            assert let_go.wait(30)
+        else:
+            assert caller == "share"  # Messages, before an upload
+            files_at_each_wait.append(len(slack.files()))
+
+    generators = dict.fromkeys(bot.settings.deployments, bot.images)
+    pool = build_worker_pool(bot.components, generators, give_way=give_way)  # type: ignore[arg-type]
+    pool.start()
+    try:
+        assert rushed.wait(30)
+        bot.command("a fox")
+        pool.wake()
+        assert bot.job(1).status is Status.QUEUED  # the only worker is still giving way
+        let_go.set()
+        slack.wait_for(lambda: bot.job(1).status is Status.SUCCEEDED or None, timeout=30)
+    finally:
+        let_go.set()
+        pool.stop(5)
+    assert len(slack.files()) == 2  # the preview and the image
+    assert files_at_each_wait == [0, 1]  # one wait before each upload
