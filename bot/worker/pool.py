@@ -154,6 +154,7 @@ class WorkerPool:
         assert self._announcer is not None
         while not self._stopping.is_set():
             posted = moved = 0
+            self._give_way()  # a placeholder a moment later costs nobody; an ack after 3 s fails
             try:
                 # Each job can run as soon as its message is up, not after the whole pass.
                 posted = self._announcer.announce_pending(posted=self._doorbell.ring)

@@ -301,17 +301,21 @@ def test_the_pool_leaves_a_new_job_to_the_announcer_where_the_image_could_not_fo
 
 def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: MakeBot, slack: SlackEmulator) -> None:
     """While the front answers a burst (bot/jobs/rush.py) the real pool waits before claiming: a job that
-    comes meanwhile stays queued until the worker is let go. The runner waits before each upload."""
+    comes meanwhile stays queued until the worker is let go. The runner waits before each upload, the
+    announcer before each pass."""
     bot = make_bot(worker_concurrency=1, queue_poll_seconds=30)
     bot.images.partials = 1
     rushed, let_go = threading.Event(), threading.Event()
     files_at_each_wait: list[int] = []
+    announcer_waits: list[str] = []
 
     def give_way() -> None:
         caller = sys._getframe(1).f_code.co_name
         if caller == "_work":  # the pool, before it looks for a job
             rushed.set()
             assert let_go.wait(30)
+        elif caller == "_announce_loop":  # the announcer, before it posts placeholders
+            announcer_waits.append(caller)
         else:
             assert caller == "share"  # Messages, before an upload
             files_at_each_wait.append(len(slack.files()))
@@ -331,3 +335,4 @@ def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: Ma
         pool.stop(5)
     assert len(slack.files()) == 2  # the preview and the image
     assert files_at_each_wait == [0, 1]  # one wait before each upload
+    assert announcer_waits
