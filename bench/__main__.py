@@ -122,6 +122,10 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
         lambda: pipeline.overhead(work, loads.overhead_jobs, azure_latency_s=loads.overhead_azure_s),
     )
     naive = runner.step("naive baseline", lambda: acks.naive(work, middle, loads.steady_rate, loads.steady_s, timeout))
+    naive_overhead = runner.step(
+        "naive baseline, overhead per image",
+        lambda: pipeline.overhead(work, loads.overhead_jobs, azure_latency_s=loads.overhead_azure_s, naive=True),
+    )
 
     drained: list[quota.QuotaResult | None] = []
     drain_burst = loads.drain_burst or 3 * loads.drain_rpm
@@ -158,7 +162,11 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
         lambda: [figures.busy_figure(_need(busy), _need(burst), middle, repeats)],
         ["ack_busy"],
     )
-    out += runner.figures("overhead per image", lambda: [figures.overhead_figure(_need(overhead))], ["overhead"])
+    out += runner.figures(
+        "overhead per image",
+        lambda: [figures.overhead_figure(_need(overhead), naive_overhead)],
+        ["overhead"],
+    )
     out += runner.figures(
         "throughput vs quota",
         lambda: figures.quota_figures(*_need(pair), loads.quota_windows),
@@ -185,6 +193,11 @@ def run_all(runner: Runner, postgres_url: str | None) -> list[Figure]:
             _need(naive), _need(burst), _need(steady), middle, loads.steady_rate, loads.steady_s
         ),
         ["naive_burst", "naive_steady"],
+    )
+    out += runner.figures(
+        "naive baseline, overhead per image",
+        lambda: [figures.naive_overhead_figure(_need(naive_overhead))],
+        ["naive_overhead"],
     )
     return out
 

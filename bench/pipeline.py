@@ -66,7 +66,9 @@ class OverheadResult:
     cpu_per_image_s: float  # CPU of the web and worker processes per image, while the jobs ran
 
 
-def overhead(workdir: Path, jobs: int, *, azure_latency_s: float, image_bytes: int = MIB) -> OverheadResult:
+def overhead(
+    workdir: Path, jobs: int, *, azure_latency_s: float, image_bytes: int = MIB, naive: bool = False
+) -> OverheadResult:
     """End-to-end minus Azure's latency, one job at a time: nothing queues, so no queue wait is in it.
 
     It includes the ack, the idle worker taking the job and posting its message (beside the Azure call),
@@ -74,9 +76,13 @@ def overhead(workdir: Path, jobs: int, *, azure_latency_s: float, image_bytes: i
     in server-sent events), sharing a
     preview and then the image, the message updates, and every database write; and the waits of the
     bot's per-channel pacing between its own posts (Slack's 1 message a second). Previews shared while
-    Azure draws cost the figure nothing unless they hold the final image back."""
+    Azure draws cost the figure nothing unless they hold the final image back.
+
+    With `naive` the same jobs go to bench/naive_app.py instead (one process, no database, Azure's answer
+    in one piece, slack_sdk's `files_upload_v2`): the design the bot is measured against, on the same
+    machine in the same run."""
     with stage(workdir, "overhead", latency_s=azure_latency_s, image_bytes=image_bytes) as stage_:
-        bot = stage_.start_bot("overhead")
+        bot = stage_.start_naive("overhead-naive") if naive else stage_.start_bot("overhead")
         # Each job in a channel of its own: the bot's per-channel pacing (1 post a second after a burst
         # of 3) would otherwise carry one job's posts over into the next one's figure.
         channels = stage_.channels(jobs + 1)
