@@ -97,8 +97,10 @@ def build_components(
     clock: Clock = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    give_way: GiveWay = never_give_way,
 ) -> Components:
-    """`clock`, `monotonic` and `sleep` are the seams tests move time through."""
+    """`clock`, `monotonic` and `sleep` are the seams tests move time through; `give_way`: the worker's
+    pause while `serve`'s front answers a burst (bot/jobs/rush.py)."""
     engine = create_database_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
     # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
     # One pool for the Web API calls and the file transfers: about two connections per thread that calls.
@@ -120,6 +122,7 @@ def build_components(
         max_download_bytes=settings.max_image_bytes,
         pacing=ChannelPacing(clock=monotonic, sleep=sleep),
         sleep=sleep,
+        give_way=give_way,
     )
     return Components(settings, engine, JobQueue(engine, clock=clock), UsageReader(engine), slack, gateway, http, clock)
 
@@ -238,7 +241,6 @@ def build_runner(
     owner: str,
     stopping: threading.Event | None = None,
     pacer: Pacer | None = None,
-    give_way: GiveWay = never_give_way,
 ) -> JobRunner:
     settings = components.settings
     revising = settings.azure_openai_responses_deployment is not None
@@ -258,7 +260,6 @@ def build_runner(
         ),
         clock=components.clock,
         stopping=stopping,
-        give_way=give_way,
     )
 
 
@@ -277,9 +278,7 @@ def build_worker_pool(
         )
     return WorkerPool(
         components.queue,
-        lambda worker, stopping: build_runner(
-            components, generators, owner=worker, stopping=stopping, pacer=pacer, give_way=give_way
-        ),
+        lambda worker, stopping: build_runner(components, generators, owner=worker, stopping=stopping, pacer=pacer),
         lambda worker: Announcer(components.queue, components.gateway, owner=worker),
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_seconds,

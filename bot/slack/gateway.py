@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from bot.images.request import InputImage, sniff_image_type
+from bot.jobs.rush import GiveWay, never_give_way
 from bot.slack.pacing import ChannelPacing, retry_handlers
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class SlackGateway:
         pacing: ChannelPacing | None = None,
         sleep: Callable[[float], None] = time.sleep,
         response_timeout_s: float = 10.0,
+        give_way: GiveWay = never_give_way,
     ) -> None:
         self._client = client
         self._http = http
@@ -106,6 +108,8 @@ class SlackGateway:
         self.pacing = pacing or ChannelPacing()
         self._sleep = sleep
         self._response_timeout_s = response_timeout_s
+        # In `serve`'s worker: every call to Slack waits while the front answers a burst (bot/jobs/rush.py).
+        self._give_way = give_way
         # Files come only from Slack's file host, or from the host of SLACK_API_URL where that is not
         # slack.com (the emulators the tests and the playground use).
         api_host = urlsplit(client.base_url).hostname or ""
@@ -227,6 +231,7 @@ class SlackGateway:
 
     def _send_bytes(self, url: str, content: bytes) -> None:
         """Step two: the bytes to the URL Slack gave (its own upload host), as a raw body."""
+        self._give_way()
         try:
             answer = self._http.post(url, content=content, timeout=httpx.Timeout(60.0, connect=10.0))
         except httpx.HTTPError as exc:
@@ -290,6 +295,7 @@ class SlackGateway:
     # --- errors ---------------------------------------------------------------------------------
 
     def _call(self, call: Callable[[], Any]) -> Any:
+        self._give_way()
         try:
             return call()
         except SlackApiError as exc:

@@ -12,7 +12,6 @@ from typing import Any
 
 from bot.images.generator import GeneratedImage
 from bot.jobs.queue import JobQueue
-from bot.jobs.rush import GiveWay, never_give_way
 from bot.replies import notes, results
 from bot.replies.text import plain
 from bot.slack.gateway import SlackGateway, SlackRefused, Upload
@@ -36,9 +35,8 @@ class Place:
 
 
 class Messages:
-    def __init__(self, queue: JobQueue, slack: SlackGateway, *, owner: str, give_way: GiveWay = never_give_way) -> None:
+    def __init__(self, queue: JobQueue, slack: SlackGateway, *, owner: str) -> None:
         self._queue = queue
-        self._give_way = give_way
         self._slack = slack
         self._owner = owner
 
@@ -195,7 +193,6 @@ class Messages:
             )
             for index, image in enumerate(images)
         ]
-        self._give_way()
         return self._slack.upload(place.channel_id, place.thread_ts, uploads, reserved=reserved)
 
     def tell(self, job: Job, message: dict[str, Any], *, final: bool) -> None:

@@ -28,7 +28,6 @@ from bot.images.request import InputImage
 from bot.jobs.pacing import Pacer
 from bot.jobs.queue import JobQueue, Outcome
 from bot.jobs.retry import RetryPolicy
-from bot.jobs.rush import GiveWay, never_give_way
 from bot.logs import job_context
 from bot.replies import notes, results
 from bot.slack.gateway import FileProblem, FileUnusable, SlackGateway, SlackRefused
@@ -72,14 +71,13 @@ class JobRunner:
         settings: RunnerSettings = RunnerSettings(),
         clock: Clock = utc_now,
         stopping: threading.Event | None = None,
-        give_way: GiveWay = never_give_way,
     ) -> None:
         if not generators:
             raise ValueError("at least one generator is needed")
         self._queue = queue
         self._generators = generators
         self._slack = slack
-        self._messages = Messages(queue, slack, owner=owner, give_way=give_way)
+        self._messages = Messages(queue, slack, owner=owner)
         self._owner = owner
         self._policy = policy
         self._prices = prices

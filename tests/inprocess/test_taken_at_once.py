@@ -8,8 +8,9 @@ import sys
 import threading
 from datetime import timedelta
 
-from bot.app import build_runner, build_worker_pool
+from bot.app import build_components, build_runner, build_worker_pool
 from bot.images.generator import GeneratedImage, ImageResult, OnPartial, PartialImage, RateLimited
+from bot.slack.gateway import Upload
 from bot.store.spec import MessageState, Status
 from devkit.slack import Message, SlackEmulator
 from tests.conftest import CHANNEL, FrozenClock
@@ -299,14 +300,13 @@ def test_the_pool_leaves_a_new_job_to_the_announcer_where_the_image_could_not_fo
     assert "next in line" in str(message.history[0].blocks)
 
 
-def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: MakeBot, slack: SlackEmulator) -> None:
+def test_a_worker_gives_way_before_it_claims_and_before_the_announcer_s_pass(
+    make_bot: MakeBot, slack: SlackEmulator
+) -> None:
     """While the front answers a burst (bot/jobs/rush.py) the real pool waits before claiming: a job that
-    comes meanwhile stays queued until the worker is let go. The runner waits before each upload, the
-    announcer before each pass."""
+    comes meanwhile stays queued until the worker is let go. The announcer waits before each pass."""
     bot = make_bot(worker_concurrency=1, queue_poll_seconds=30)
-    bot.images.partials = 1
     rushed, let_go = threading.Event(), threading.Event()
-    files_at_each_wait: list[int] = []
     announcer_waits: list[str] = []
 
     def give_way() -> None:
@@ -314,11 +314,9 @@ def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: Ma
         if caller == "_work":  # the pool, before it looks for a job
             rushed.set()
             assert let_go.wait(30)
-        elif caller == "_announce_loop":  # the announcer, before it posts placeholders
-            announcer_waits.append(caller)
         else:
-            assert caller == "share"  # Messages, before an upload
-            files_at_each_wait.append(len(slack.files()))
+            assert caller == "_announce_loop"  # the announcer, before it posts placeholders
+            announcer_waits.append(caller)
 
     generators = dict.fromkeys(bot.settings.deployments, bot.images)
     pool = build_worker_pool(bot.components, generators, give_way=give_way)  # type: ignore[arg-type]
@@ -333,6 +331,23 @@ def test_a_worker_gives_way_before_it_claims_and_before_each_upload(make_bot: Ma
     finally:
         let_go.set()
         pool.stop(5)
-    assert len(slack.files()) == 2  # the preview and the image
-    assert files_at_each_wait == [0, 1]  # one wait before each upload
     assert announcer_waits
+
+
+def test_every_call_the_worker_makes_to_slack_gives_way_first(bot: Bot, slack: SlackEmulator) -> None:
+    """The gateway of `serve`'s worker waits before each Web API call and before an upload's bytes: each
+    wait comes before the call it precedes reaches Slack."""
+    calls_at_each_wait: list[int] = []
+    before = len(slack.calls())  # the in-process bot's own start-up calls
+    components = build_components(bot.settings, give_way=lambda: calls_at_each_wait.append(len(slack.calls()) - before))
+    try:
+        gateway = components.gateway
+        channel, ts = gateway.post(CHANNEL, {"text": "a fox"})
+        gateway.update(channel, ts, {"text": "a fox, drawn"})
+        [file_id] = gateway.upload(channel, ts, [Upload(png(), "fox.png", "a fox", "a fox")])
+    finally:
+        components.close()
+    assert slack.files()[file_id].length == len(png())
+    # post, update, getUploadURLExternal, the bytes (not a Web API call), completeUploadExternal
+    assert calls_at_each_wait == [0, 1, 2, 3, 3]
+    assert len(slack.calls()) - before == 4
