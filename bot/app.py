@@ -20,7 +20,7 @@ import httpx2
 from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from bot import listeners
 from bot.images.generator import ImageGenerator
@@ -97,11 +97,14 @@ def build_components(
     clock: Clock = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    give_way: GiveWay = never_give_way,
+    give_way: GiveWay | None = None,
 ) -> Components:
-    """`clock`, `monotonic` and `sleep` are the seams tests move time through; `give_way`: the worker's
-    pause while `serve`'s front answers a burst (bot/jobs/rush.py)."""
+    """`clock`, `monotonic` and `sleep` are the seams tests move time through; `give_way`: in `serve`'s
+    worker, the pause before each database transaction and each call to Slack while the front answers a
+    burst (bot/jobs/rush.py)."""
     engine = create_database_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
+    if give_way is not None:  # every transaction, read or write, waits while the front is rushed
+        event.listen(engine, "begin", lambda _connection: give_way())
     # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
     # One pool for the Web API calls and the file transfers: about two connections per thread that calls.
     http = httpx.Client(
@@ -122,7 +125,7 @@ def build_components(
         max_download_bytes=settings.max_image_bytes,
         pacing=ChannelPacing(clock=monotonic, sleep=sleep),
         sleep=sleep,
-        give_way=give_way,
+        give_way=give_way or never_give_way,
     )
     return Components(settings, engine, JobQueue(engine, clock=clock), UsageReader(engine), slack, gateway, http, clock)
 

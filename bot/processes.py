@@ -98,7 +98,7 @@ def run_worker(
 ) -> None:
     """Workers until SIGTERM or SIGINT; then drain: stop claiming, finish or release jobs, exit."""
     give_way = rush.give_way if rush is not None else never_give_way
-    components = build_components(settings, give_way=give_way)
+    components = build_components(settings, give_way=rush.give_way if rush is not None else None)
     pool = build_worker_pool(components, build_generators(components, give_way), give_way=give_way)
     stop = threading.Event()
     if not serve_http:

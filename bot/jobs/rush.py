@@ -5,9 +5,9 @@ both processes share the machine's cores, and a worker decoding and uploading im
 takes CPU that a burst of acks needs (BENCHMARKS.md, "While delivering"). So the front marks a rush
 (several requests open at once) as one number both processes map: a deadline on the monotonic clock,
 which every process on the machine reads alike (CLOCK_MONOTONIC). Before each step that costs CPU
-(claiming a job, a pass of the announcer, every call to Slack, each piece of Azure's stream it reads), a
-worker gives way until that deadline has passed, but never longer than `most_s` at a time, so a flood of
-requests slows the deliveries without stopping them.
+(claiming a job, a pass of the announcer, every database transaction and call to Slack, each piece of
+Azure's stream it reads), a worker gives way until that deadline has passed, but never longer than
+`most_s` at a time, so a flood of requests slows the deliveries without stopping them.
 
 The mapping is a memfd: the forked worker inherits it, a restarted one is handed its descriptor.
 Workers on other machines (scale-out on PostgreSQL) share no cores with the front and see no rush.

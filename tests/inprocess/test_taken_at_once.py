@@ -334,9 +334,9 @@ def test_a_worker_gives_way_before_it_claims_and_before_the_announcer_s_pass(
     assert announcer_waits
 
 
-def test_every_call_the_worker_makes_to_slack_gives_way_first(bot: Bot, slack: SlackEmulator) -> None:
+def test_every_call_the_worker_makes_to_slack_or_the_database_gives_way_first(bot: Bot, slack: SlackEmulator) -> None:
     """The gateway of `serve`'s worker waits before each Web API call and before an upload's bytes: each
-    wait comes before the call it precedes reaches Slack."""
+    wait comes before the call it precedes reaches Slack. So does each of its database transactions."""
     calls_at_each_wait: list[int] = []
     before = len(slack.calls())  # the in-process bot's own start-up calls
     components = build_components(bot.settings, give_way=lambda: calls_at_each_wait.append(len(slack.calls()) - before))
@@ -345,9 +345,14 @@ def test_every_call_the_worker_makes_to_slack_gives_way_first(bot: Bot, slack: S
         channel, ts = gateway.post(CHANNEL, {"text": "a fox"})
         gateway.update(channel, ts, {"text": "a fox, drawn"})
         [file_id] = gateway.upload(channel, ts, [Upload(png(), "fox.png", "a fox", "a fox")])
+        slack_waits = list(calls_at_each_wait)
+        components.queue.ping()
+        assert components.queue.get(1) is None
+        database_waits = len(calls_at_each_wait) - len(slack_waits)
     finally:
         components.close()
     assert slack.files()[file_id].length == len(png())
     # post, update, getUploadURLExternal, the bytes (not a Web API call), completeUploadExternal
-    assert calls_at_each_wait == [0, 1, 2, 3, 3]
+    assert slack_waits == [0, 1, 2, 3, 3]
     assert len(slack.calls()) - before == 4
+    assert database_waits == 2
