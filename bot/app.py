@@ -69,6 +69,7 @@ class Components:
     gateway: SlackGateway
     http: httpx.Client
     clock: Clock
+    give_way: GiveWay = never_give_way  # bot/jobs/rush.py: only `serve`'s worker has a front beside it
 
     def close(self) -> None:
         self.http.close()
@@ -127,7 +128,10 @@ def build_components(
         sleep=sleep,
         give_way=give_way or never_give_way,
     )
-    return Components(settings, engine, JobQueue(engine, clock=clock), UsageReader(engine), slack, gateway, http, clock)
+    queue = JobQueue(engine, clock=clock)
+    return Components(
+        settings, engine, queue, UsageReader(engine), slack, gateway, http, clock, give_way or never_give_way
+    )
 
 
 def build_intake(components: Components, committer: JobCommitter) -> Intake:
@@ -203,7 +207,7 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def build_generators(components: Components, give_way: GiveWay = never_give_way) -> dict[str, ImageGenerator]:
+def build_generators(components: Components) -> dict[str, ImageGenerator]:
     # Imported here, not at the top: only worker processes draw, and the openai package takes a second
     # to import that the web process, which answers Slack, should not spend at start.
     from bot.images.azure import AzureImages, openai_client
@@ -221,7 +225,10 @@ def build_generators(components: Components, give_way: GiveWay = never_give_way)
     for name, deployment in settings.deployments.items():
         if deployment.family.is_gpt_image:
             generators[name] = AzureImages(
-                client, deployment, responses_deployment=settings.azure_openai_responses_deployment, give_way=give_way
+                client,
+                deployment,
+                responses_deployment=settings.azure_openai_responses_deployment,
+                give_way=components.give_way,
             )
         else:
             generators[name] = LegacyAzureImages(
@@ -271,7 +278,6 @@ def build_worker_pool(
     generators: Mapping[str, ImageGenerator],
     *,
     owner: str | None = None,
-    give_way: GiveWay = never_give_way,
 ) -> WorkerPool:
     settings = components.settings
     pacer = None
@@ -289,7 +295,6 @@ def build_worker_pool(
         owner=owner,
         # A new job is taken with its message only where the message and the image can go at once.
         crowded=lambda: components.gateway.pacing.crowded(spare=1),
-        give_way=give_way,
     )
 
 

@@ -32,7 +32,7 @@ from bot.app import (
     chart_endpoint,
 )
 from bot.jobs.queue import JobQueue
-from bot.jobs.rush import OpenRequests, Rush, never_give_way
+from bot.jobs.rush import OpenRequests, Rush
 from bot.jobs.writer import GroupCommitWriter
 from bot.settings import Settings
 from bot.slack.bodies import RequestCheck
@@ -97,9 +97,8 @@ def run_worker(
     settings: Settings, *, wake_fd: int | None = None, serve_http: bool = True, rush: Rush | None = None
 ) -> None:
     """Workers until SIGTERM or SIGINT; then drain: stop claiming, finish or release jobs, exit."""
-    give_way = rush.give_way if rush is not None else never_give_way
     components = build_components(settings, give_way=rush.give_way if rush is not None else None)
-    pool = build_worker_pool(components, build_generators(components, give_way), give_way=give_way)
+    pool = build_worker_pool(components, build_generators(components))
     stop = threading.Event()
     if not serve_http:
         _stop_on_signals(stop)

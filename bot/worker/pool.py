@@ -14,7 +14,6 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from bot.jobs.queue import JobQueue
-from bot.jobs.rush import GiveWay, never_give_way
 from bot.store.spec import Job
 from bot.worker.announcer import Announcer
 from bot.worker.messages import to_post
@@ -39,7 +38,6 @@ class WorkerPool:
         poll_s: float,
         owner: str | None = None,
         crowded: Callable[[], Collection[str]] = lambda: (),
-        give_way: GiveWay = never_give_way,
     ) -> None:
         self.owner = owner or worker_identity()
         self._queue = queue
@@ -49,7 +47,6 @@ class WorkerPool:
         self._concurrency = concurrency
         self._lease = timedelta(seconds=lease_s)
         self._poll_s = poll_s
-        self._give_way = give_way
         self._crowded = crowded  # channels Slack's pace holds back: their new jobs wait for the announcer
         self._doorbell = Doorbell(concurrency)
         self._announce = threading.Event()
@@ -117,7 +114,6 @@ class WorkerPool:
         posts = self._announcer is not None  # a job's message is in its channel: posted with the drawing
         while not self._stopping.is_set():
             try:
-                self._give_way()
                 # A read first: when there is nothing to do, an idle worker takes no write lock.
                 crowded = self._crowded() if posts else ()
                 due = self._queue.has_due(post_message=posts, crowded=crowded)
@@ -154,7 +150,6 @@ class WorkerPool:
         assert self._announcer is not None
         while not self._stopping.is_set():
             posted = moved = 0
-            self._give_way()  # a placeholder a moment later costs nobody; an ack after 3 s fails
             try:
                 # Each job can run as soon as its message is up, not after the whole pass.
                 posted = self._announcer.announce_pending(posted=self._doorbell.ring)

@@ -4,7 +4,6 @@ saying "Drawing" beside the call to Azure, with no "Queued" placeholder first (b
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import timedelta
 
@@ -300,38 +299,36 @@ def test_the_pool_leaves_a_new_job_to_the_announcer_where_the_image_could_not_fo
     assert "next in line" in str(message.history[0].blocks)
 
 
-def test_a_worker_gives_way_before_it_claims_and_before_the_announcer_s_pass(
+def test_a_worker_giving_way_leaves_a_new_job_queued_until_the_rush_is_over(
     make_bot: MakeBot, slack: SlackEmulator
 ) -> None:
-    """While the front answers a burst (bot/jobs/rush.py) the real pool waits before claiming: a job that
-    comes meanwhile stays queued until the worker is let go. The announcer waits before each pass."""
+    """While the front answers a burst (bot/jobs/rush.py) the real pool's runner waits before it looks for
+    a job (its first transaction): a job that comes meanwhile stays queued until the runner is let go."""
     bot = make_bot(worker_concurrency=1, queue_poll_seconds=30)
     rushed, let_go = threading.Event(), threading.Event()
-    announcer_waits: list[str] = []
 
     def give_way() -> None:
-        caller = sys._getframe(1).f_code.co_name
-        if caller == "_work":  # the pool, before it looks for a job
+        if threading.current_thread().name == "worker-0":  # the only runner; the announcer goes on
             rushed.set()
             assert let_go.wait(30)
-        else:
-            assert caller == "_announce_loop"  # the announcer, before it posts placeholders
-            announcer_waits.append(caller)
 
-    generators = dict.fromkeys(bot.settings.deployments, bot.images)
-    pool = build_worker_pool(bot.components, generators, give_way=give_way)  # type: ignore[arg-type]
+    time = bot.time
+    components = build_components(
+        bot.settings, clock=bot.clock, monotonic=time.monotonic, sleep=time.sleep, give_way=give_way
+    )
+    pool = build_worker_pool(components, dict.fromkeys(bot.settings.deployments, bot.images))  # type: ignore[arg-type]
     pool.start()
     try:
         assert rushed.wait(30)
         bot.command("a fox")
         pool.wake()
-        assert bot.job(1).status is Status.QUEUED  # the only worker is still giving way
+        assert bot.job(1).status is Status.QUEUED  # the only runner is still giving way
         let_go.set()
         slack.wait_for(lambda: bot.job(1).status is Status.SUCCEEDED or None, timeout=30)
     finally:
         let_go.set()
         pool.stop(5)
-    assert announcer_waits
+        components.close()
 
 
 def test_every_call_the_worker_makes_to_slack_or_the_database_gives_way_first(bot: Bot, slack: SlackEmulator) -> None:
