@@ -274,10 +274,7 @@ def build_runner(
 
 
 def build_worker_pool(
-    components: Components,
-    generators: Mapping[str, ImageGenerator],
-    *,
-    owner: str | None = None,
+    components: Components, generators: Mapping[str, ImageGenerator], *, owner: str | None = None
 ) -> WorkerPool:
     settings = components.settings
     pacer = None
