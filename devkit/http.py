@@ -7,6 +7,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -32,7 +33,8 @@ class LoopbackServer:
     """Serves `handle(request) -> Response` on 127.0.0.1 (port 0: a free one) from a daemon thread.
 
     Subclasses implement `handle`. `url` is known once `start()` returns. An exception in `handle` is an
-    emulator bug: it becomes a 500 with the exception's name, never a hung socket.
+    emulator bug: it becomes a 500 with the exception's name, never a hung socket. A client that hangs up
+    before its body has arrived (a bot stopped mid-upload) is no bug: a 400 nobody reads, and no traceback.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -48,6 +50,9 @@ class LoopbackServer:
         request = Request(environ)
         try:
             response = self.handle(request)
+        except ClientDisconnected:
+            logging.getLogger(__name__).debug("client left during %s %s", request.method, request.path)
+            response = Response(status=400)
         except Exception as exc:
             logging.getLogger(__name__).exception(
                 "%s failed on %s %s", type(self).__name__, request.method, request.path
