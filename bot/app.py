@@ -29,7 +29,7 @@ from bot.intake import Intake
 from bot.jobs.pacing import Pacer
 from bot.jobs.queue import JobQueue
 from bot.jobs.retry import RetryPolicy
-from bot.jobs.rush import GiveWay, never_give_way
+from bot.jobs.rush import GiveWay, OpenRequests, never_give_way
 from bot.jobs.writer import JobCommitter
 from bot.listeners.buttons import ResultButtons
 from bot.listeners.follow_ups import FollowUps
@@ -148,9 +148,17 @@ def build_intake(components: Components, committer: JobCommitter) -> Intake:
 
 
 def build_slack_app(
-    components: Components, intake: Intake, *, listener_executor: Executor | None = None
+    components: Components,
+    intake: Intake,
+    *,
+    listener_executor: Executor | None = None,
+    open_requests: OpenRequests | None = None,
 ) -> tuple[App, ImagineCommand]:
-    """The Bolt app with every listener registered; the /imagine command is returned for the HTTP fast path."""
+    """The Bolt app with every listener registered; the /imagine command is returned for the HTTP fast path.
+
+    With `open_requests` every request Bolt handles counts as open while it runs: Socket Mode's, which
+    reach Bolt alone (the HTTP front counts its own), so a burst over the socket holds the worker back
+    too (bot/jobs/rush.py)."""
     settings = components.settings
     patch_bolt()
     try:
@@ -166,6 +174,8 @@ def build_slack_app(
     except BoltError as error:
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN at start-up: {_first_line(error)}") from None
     app.error(_log_unhandled_error)
+    if open_requests is not None:
+        app.use(_counted_as_open(open_requests))
     is_admin = settings.admins.__contains__
     today = lambda: components.clock().date()  # noqa: E731 (a one-line clock view)
     imagine = ImagineCommand(intake, today=today, revising_with=settings.azure_openai_responses_deployment)
@@ -195,6 +205,18 @@ def chart_endpoint(components: Components) -> ChartEndpoint:
     return ChartEndpoint(
         components.reader, chart_signing_key(components.settings.slack_signing_secret), components.clock
     )
+
+
+def _counted_as_open(open_requests: OpenRequests) -> Callable[[Callable[[], BoltResponse]], BoltResponse]:
+    # `next` by that name: Bolt passes a middleware's arguments by name.
+    def count_open(next: Callable[[], BoltResponse]) -> BoltResponse:
+        open_requests.began()
+        try:
+            return next()
+        finally:
+            open_requests.ended()
+
+    return count_open
 
 
 def _log_unhandled_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

@@ -55,7 +55,10 @@ def run_web(
     writer = GroupCommitWriter(components.queue, on_created=wake).start()
     intake = build_intake(components, writer)
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bolt")
-    app, imagine = build_slack_app(components, intake)
+    open_requests = OpenRequests(rush)
+    # Socket Mode's requests reach Bolt alone: it counts them. Over HTTP the front does.
+    socket_requests = open_requests if settings.slack_app_token is not None else None
+    app, imagine = build_slack_app(components, intake, open_requests=socket_requests)
     socket_mode = None
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -79,7 +82,7 @@ def run_web(
         intake=intake,
         charts=chart_endpoint(components) if settings.public_url else None,
         committer=writer,
-        open_requests=OpenRequests(rush),
+        open_requests=open_requests,
     )
     log.info("listening on http://%s:%s (%s)", settings.host, settings.port, "web+workers" if worker else "web")
     try:

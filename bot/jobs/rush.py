@@ -18,6 +18,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable
 
@@ -73,8 +74,8 @@ class Rush:
 
 
 class OpenRequests:
-    """The front's count of requests open (kept on its event loop, so without a lock); from `rush_at`
-    open at once it holds the rush until `RUSH_TAIL_S` after the last request began or ended."""
+    """The count of Slack requests open, from the HTTP front's event loop or Socket Mode's threads; from
+    `rush_at` open at once it holds the rush until `RUSH_TAIL_S` after the last request began or ended."""
 
     def __init__(
         self, rush: Rush | None, *, rush_at: int = RUSH_OPEN, now: Callable[[], float] = time.monotonic
@@ -82,15 +83,18 @@ class OpenRequests:
         self._rush = rush
         self._rush_at = rush_at
         self._now = now
+        self._lock = threading.Lock()
         self.open = 0
 
     def began(self) -> None:
-        self.open += 1
-        self._mark()
+        with self._lock:
+            self.open += 1
+            self._mark()
 
     def ended(self) -> None:
-        self._mark()
-        self.open -= 1
+        with self._lock:
+            self._mark()
+            self.open -= 1
 
     def _mark(self) -> None:
         if self._rush is not None and self.open >= self._rush_at:

@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from slack_bolt import BoltRequest
 
+from bot.app import build_slack_app
 from bot.jobs.queue import Enqueued, JobQueue
+from bot.jobs.rush import RUSH_TAIL_S, OpenRequests, Rush
 from bot.store.spec import JobSpec, MessageState, OriginKind, Status
 from devkit.slack import SlackEmulator
 from tests.conftest import CHANNEL, USER
-from tests.harness import Bot, asgi_call
+from tests.harness import Bot, SyncExecutor, asgi_call
 from tests.inprocess.conftest import MakeBot
 
 
@@ -153,6 +155,28 @@ def test_bolt_listener_path_answers_like_the_fast_path(bot: Bot, slack: SlackEmu
     assert response.status == 200
     assert "Job 1 (gpt-image-2) is next in line" in response.body
     assert bot.job(1).origin.dedupe_key == "t-bolt"
+
+
+def test_socket_mode_requests_count_as_open_for_the_rush(bot: Bot, slack: SlackEmulator) -> None:
+    """Socket Mode's requests reach Bolt without the HTTP front, so Bolt counts them (bot/jobs/rush.py):
+    a burst over the socket holds the worker back like one over HTTP."""
+    rush = Rush(now=bot.time.monotonic, sleep=bot.time.sleep)
+    open_requests = OpenRequests(rush, rush_at=1, now=bot.time.monotonic)
+    app, _ = build_slack_app(bot.components, bot.intake, listener_executor=SyncExecutor(), open_requests=open_requests)
+    payload = {
+        "command": "/imagine",
+        "text": "a fox",
+        "user_id": USER,
+        "channel_id": CHANNEL,
+        "team_id": slack.team_id,
+        "trigger_id": "t-socket",
+        "response_url": slack.new_response_url(),
+    }
+    assert rush.held_until() == 0
+    response = app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200
+    assert "Job 1 (gpt-image-2) is next in line" in response.body
+    assert (rush.held_until(), open_requests.open) == (bot.time.now + RUSH_TAIL_S, 0)
 
 
 def test_progress_in_channel_false_queues_a_private_job(make_bot: MakeBot) -> None:
