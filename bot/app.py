@@ -106,6 +106,7 @@ def build_components(
     engine = create_database_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
     if give_way is not None:  # every transaction, read or write, waits while the front is rushed
         event.listen(engine, "begin", lambda _connection: give_way())
+    way = give_way or never_give_way
     # trust_env=False: an HTTP(S)_PROXY meant for something else must not capture calls to Azure or Slack.
     # One pool for the Web API calls and the file transfers: about two connections per thread that calls.
     http = httpx.Client(
@@ -126,11 +127,10 @@ def build_components(
         max_download_bytes=settings.max_image_bytes,
         pacing=ChannelPacing(clock=monotonic, sleep=sleep),
         sleep=sleep,
-        give_way=give_way or never_give_way,
+        give_way=way,
     )
-    queue = JobQueue(engine, clock=clock)
     return Components(
-        settings, engine, queue, UsageReader(engine), slack, gateway, http, clock, give_way or never_give_way
+        settings, engine, JobQueue(engine, clock=clock), UsageReader(engine), slack, gateway, http, clock, way
     )
 
 
