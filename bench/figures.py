@@ -151,7 +151,7 @@ def naive_figures(
 def overhead_figure(result: OverheadResult, naive: OverheadResult | None) -> Figure:
     """The bot's time per image; beside it the naive app's on the same machine in the same run, since the
     target is a figure from another machine (bench/figures.py's docstring)."""
-    text = f"median {ms(result.median_s)} (p90 {ms(result.p90_s)}, max {ms(result.max_s)})"
+    text = _overhead_text(result)
     if naive is not None:
         text += f"; {result.median_s / naive.median_s:.2f}× the naive app's {ms(naive.median_s)} in this run"
     return Figure(
@@ -171,9 +171,13 @@ def naive_overhead_figure(result: OverheadResult) -> Figure:
         "naive baseline: overhead per image",
         _overhead_load(result),
         "— (the baseline)",
-        result=f"median {ms(result.median_s)} (p90 {ms(result.p90_s)}, max {ms(result.max_s)})",
+        result=_overhead_text(result),
         data=asdict(result),
     )
+
+
+def _overhead_text(result: OverheadResult) -> str:
+    return f"median {ms(result.median_s)} (p90 {ms(result.p90_s)}, max {ms(result.max_s)})"
 
 
 def _overhead_load(result: OverheadResult) -> str:
