@@ -71,6 +71,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed playground test carries the bot's log: the playground's directory is gone once the
+    module's fixture ends, and a failure seen once under load cannot be read afterwards otherwise."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    running = getattr(item, "funcargs", {}).get("running")
+    if report.failed and isinstance(running, Running) and running.playground.log_path.exists():
+        tail = running.playground.log_path.read_text(errors="replace")[-8000:]
+        report.sections.append(("playground bot log, last 8,000 characters", tail))
+
+
 @contextmanager
 def run_playground(choice: BotChoice | None = None) -> Iterator[Running]:
     """The playground as `python -m devkit.playground` starts it, on a free port and without the pacer."""
